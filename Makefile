@@ -1,0 +1,64 @@
+# Twisted Poetry: build the book, run its examples, check everything.
+# `make help` lists the targets.  Every target sets up .venv from
+# requirements.txt first, and again whenever requirements.txt changes.
+
+SHELL  := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SPHINX := $(BIN)/sphinx-build
+# Sources in book/, conf.py at the root, every format under _build/.
+SPHINXOPTS ?= -W --keep-going -n -q
+BUILD  = $(SPHINX) -M $(1) book _build -c . $(SPHINXOPTS)
+
+.DEFAULT_GOAL := help
+.PHONY: help html doctest test spelling serve pdf epub clean
+
+help:  ## List the targets
+	@echo "make <target>, where <target> is one of:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 12
+
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Twisted Poetry needs Python 3.11 or newer; set PYTHON=python3.x")'
+	@echo "Setting up $(VENV) from requirements.txt"
+	@rm -rf $(VENV)
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+html: $(STAMP)  ## Build the HTML book in _build/html
+	@tools/need html
+	$(call BUILD,html)
+	@echo "The book is in _build/html/index.html"
+
+doctest: $(STAMP)  ## Run every example program the book shows
+	@tools/need test
+	$(call BUILD,doctest)
+
+spelling: $(STAMP)  ## Check the spelling of the prose
+	@tools/need test
+	$(call BUILD,spelling)
+
+test: $(STAMP)  ## Run every check: build, doctests, trial tests, spelling, ruff
+	@tools/need test
+	@$(BIN)/python tools/check.py
+
+serve: $(STAMP)  ## Serve the book on http://127.0.0.1:8000, rebuilt on every change
+	@tools/need html
+	$(BIN)/sphinx-autobuild book _build/html -c . --watch code --host 127.0.0.1 --port 8000
+
+pdf: $(STAMP)  ## Build the PDF book (xelatex) in _build/latex
+	@tools/need pdf
+	@mkdir -p _build
+	$(call BUILD,latexpdf) > _build/latexpdf.log 2>&1 || { tail -n 40 _build/latexpdf.log; exit 1; }
+	@echo "The book is in _build/latex/twisted-poetry.pdf"
+
+epub: $(STAMP)  ## Build the EPUB book in _build/epub
+	@tools/need html
+	$(call BUILD,epub)
+	@echo "The book is in _build/epub/TwistedPoetry.epub"
+
+clean:  ## Remove _build and .venv
+	rm -rf _build $(VENV)

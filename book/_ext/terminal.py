@@ -1,0 +1,338 @@
+"""Run the book's example programs from its doctests, as a reader would.
+
+A chapter's hidden ``{testcode}`` block drives a :class:`Terminal`; what it
+prints is a terminal session, which the ``{testoutput}`` block beside it
+shows and checks::
+
+    with Terminal() as t:
+        t.server("python code/blocking-server/slowpoetry.py --port 10001 code/poetry/science.txt")
+        t.run("python code/blocking-client/get-poetry.py 10001")
+
+prints::
+
+    $ python code/blocking-server/slowpoetry.py --port 10001 code/poetry/science.txt
+    Serving code/poetry/science.txt on 127.0.0.1:10001.
+    $ python code/blocking-client/get-poetry.py 10001
+    ...what the client printed...
+
+The chapters use stable port numbers (10001, 10002, ...), so that the text
+reads the same for everybody.  The tests cannot: a fixed port may be taken.
+So a server is really started with ``--port 0``, the system picks a free
+port, the server names it on its first line, and from then on the real
+port is shown as the chapter's port in everything printed, and the
+chapter's port is turned into the real one in every command run.
+
+Everything started is stopped when the ``with`` block ends, even when an
+example fails or hangs: servers get SIGINT (Ctrl-C) first, and a server
+that does not stop cleanly on Ctrl-C is reported, so every doctest that
+starts a server also checks that Ctrl-C stops it without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository's root: every command runs there, as the README says."""
+
+SERVER_START_TIMEOUT = 10.0
+"""Seconds a server may take to print its address."""
+
+RUN_TIMEOUT = 20.0
+"""Seconds a client may run before it counts as hung and is stopped."""
+
+STOP_TIMEOUT = 5.0
+"""Seconds a program may take to exit after Ctrl-C before it is killed."""
+
+ADDRESS = re.compile(r"127\.0\.0\.1:(\d+)")
+
+
+def _environment() -> dict[str, str]:
+    """The environment the examples run in: unbuffered, and strict about warnings.
+
+    Output is unbuffered so that standard output and standard error
+    interleave as they would on a terminal.  Any warning becomes an error
+    and Python's development mode is on, so a deprecated call or an
+    unclosed socket shows up in the output and fails the doctest.
+    """
+    env = dict(os.environ)
+    env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", PYTHONDEVMODE="1", PYTHONWARNINGS="error")
+    env.pop("PYTHONPATH", None)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+class _Process:
+    """A running program whose combined output is collected by a thread."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self.popen = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # our Ctrl-C goes to it alone
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for raw in self.popen.stdout:
+            with self._changed:
+                self.lines.append(raw.decode("utf-8", errors="replace").rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def first_line(self, timeout: float) -> str | None:
+        """Wait for the first line of output; None if none came in time."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not self.lines and self._reader.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._changed.wait(left)
+            return self.lines[0] if self.lines else None
+
+    def interrupt(self) -> None:
+        """Press Ctrl-C: send SIGINT to the program's process group."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGINT)
+
+    def wait(self, timeout: float) -> int | None:
+        """Wait for the exit status; None if it is still running."""
+        try:
+            status = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._reader.join(STOP_TIMEOUT)
+        return status
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait()
+        self._reader.join(STOP_TIMEOUT)
+
+
+class Server:
+    """A server started by :meth:`Terminal.server`."""
+
+    def __init__(self, process: _Process, port: int, shown_port: int) -> None:
+        self.process = process
+        self.port = port
+        self.shown_port = shown_port
+        self.status: int | None = None
+
+
+class Terminal:
+    """A terminal session made of real programs, with stable port numbers.
+
+    Use it in a ``with`` block, or, for a session that spans several
+    examples, create it in one and call :meth:`close` in the last.  The
+    book's global doctest cleanup calls :meth:`close_all` after each
+    chapter, so nothing outlives the chapter that started it.
+    """
+
+    _open: list[Terminal] = []
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every session still open."""
+        while cls._open:
+            cls._open[0].close()
+
+    def __init__(self) -> None:
+        Terminal._open.append(self)
+        self._servers: list[Server] = []
+        self._reserved: list[socket.socket] = []
+        self._real_to_shown: dict[int, int] = {}
+        self._shown_to_real: dict[int, int] = {}
+        self.last_status: int | None = None
+
+    # -- the with block ---------------------------------------------------
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every server still running, and report any unclean stop."""
+        if self in Terminal._open:
+            Terminal._open.remove(self)
+        for server in self._servers:
+            if server.status is None:
+                self._stop(server, show=False)
+        for sock in self._reserved:
+            sock.close()
+        self._reserved.clear()
+
+    # -- ports ------------------------------------------------------------
+
+    def _map(self, real: int, shown: int) -> None:
+        if shown in self._shown_to_real:
+            raise ValueError(f"port {shown} is used twice in one example")
+        self._real_to_shown[real] = shown
+        self._shown_to_real[shown] = real
+
+    def shown(self, text: str) -> str:
+        """Text with every real port replaced by the chapter's port."""
+        for real, shown in self._real_to_shown.items():
+            text = re.sub(rf"(?<!\d){real}(?!\d)", str(shown), text)
+        return text
+
+    def _real_argv(self, command: str) -> list[str]:
+        """The command, with the chapter's ports made real, run by bash.
+
+        bash runs the command as the reader would type it, pipes and
+        redirections included; ``python`` is the Python running the
+        doctests (the book's .venv), found first on the PATH.
+        """
+        for shown, real in self._shown_to_real.items():
+            command = re.sub(rf"(?<![\d.]){shown}(?![\d.])", str(real), command)
+        return ["bash", "-c", command]
+
+    def nobody(self, shown_port: int) -> int:
+        """Reserve a port where nothing listens, shown as ``shown_port``.
+
+        The socket stays bound but never listens, so nobody else can take
+        the port and a connection to it is refused at once.
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self._reserved.append(sock)
+        real = sock.getsockname()[1]
+        self._map(real, shown_port)
+        return real
+
+    def silent(self, shown_port: int) -> int:
+        """Reserve a port that accepts connections and then never says a word.
+
+        The kernel completes the TCP handshake for a listening socket even
+        if no program ever calls accept(), so a client connects and then
+        waits for bytes that never come: a server that hangs.
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        self._reserved.append(sock)
+        real = sock.getsockname()[1]
+        self._map(real, shown_port)
+        return real
+
+    # -- programs ---------------------------------------------------------
+
+    def server(self, command: str) -> Server:
+        """Start a server and show its command and first line.
+
+        ``command`` is what the reader types, with ``--port N`` giving the
+        chapter's port.  It runs with ``--port 0`` instead, and the port the
+        server names in its first line is shown as N from then on.
+        """
+        match = re.search(r"--port[ =](\d+)", command)
+        if not match:
+            raise ValueError(f"a server needs --port in the example: {command}")
+        shown_port = int(match.group(1))
+        real_command = command[: match.start()] + "--port 0" + command[match.end() :]
+        process = _Process(self._real_argv(real_command))
+        print(f"$ {command}")
+        line = process.first_line(SERVER_START_TIMEOUT)
+        if line is None or not ADDRESS.search(line):
+            process.interrupt()
+            if process.wait(STOP_TIMEOUT) is None:
+                process.kill()
+            print("\n".join(process.lines))
+            raise RuntimeError(f"the server did not name its address: {command}")
+        real = int(ADDRESS.search(line).group(1))
+        self._map(real, shown_port)
+        server = Server(process, real, shown_port)
+        self._servers.append(server)
+        print(self.shown(line))
+        return server
+
+    def run(
+        self,
+        command: str,
+        *,
+        timeout: float = RUN_TIMEOUT,
+        interrupt_after: float | None = None,
+    ) -> float:
+        """Run a program to its end, show what it printed, return its run time.
+
+        A program that runs longer than ``timeout`` seconds is a hung
+        example: it is stopped and the doctest fails.  A program that is
+        meant to hang, so that the chapter can show it, is given
+        ``interrupt_after``: after that many seconds it gets Ctrl-C, and the
+        session shows ``^C`` where the reader would have pressed it.
+        """
+        print(f"$ {command}")
+        started = time.monotonic()
+        process = _Process(self._real_argv(command))
+        limit = interrupt_after if interrupt_after is not None else timeout
+        status = process.wait(limit)
+        interrupted = status is None
+        if interrupted:
+            process.interrupt()
+            status = process.wait(STOP_TIMEOUT)
+        elapsed = time.monotonic() - started
+        if status is None:
+            process.kill()
+        for line in process.lines:
+            print(self.shown(line))
+        if interrupted:
+            if interrupt_after is None:
+                print(f"[still running after {timeout:g} s: a hung example]")
+            elif status is None:
+                print("[Ctrl-C did not stop it]")
+            else:
+                print("^C")
+        self.last_status = status
+        return elapsed
+
+    def status(self) -> None:
+        """Show the last program's exit status, as ``echo $?`` would."""
+        print("$ echo $?")
+        print(self.last_status)
+
+    def stop(self, server: Server) -> None:
+        """Press Ctrl-C in a server's terminal, and show what it printed.
+
+        Shows the server's output after its first line, then ``^C``.
+        """
+        self._stop(server, show=True)
+
+    def _stop(self, server: Server, *, show: bool) -> None:
+        process = server.process
+        process.interrupt()
+        server.status = process.wait(STOP_TIMEOUT)
+        if server.status is None:
+            process.kill()
+        if show:
+            print(f"[the terminal of the server on port {server.shown_port}]")
+            for line in process.lines[1:]:
+                print(self.shown(line))
+            print("^C")
+        clean = server.status is not None and not any(
+            "Traceback" in line for line in process.lines
+        )
+        if not clean:
+            print(f"[the server on port {server.shown_port} did not stop cleanly on Ctrl-C:]")
+            for line in process.lines:
+                print(self.shown(line))

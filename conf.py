@@ -1,0 +1,79 @@
+"""Sphinx configuration for Twisted Poetry.  The chapters live in book/."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+project = "Twisted Poetry"
+author = "The Twisted Poetry authors"
+copyright = "2026, the Twisted Poetry authors"
+release = "2026.11"
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.doctest",
+    "sphinx.ext.extlinks",
+    "sphinx.ext.graphviz",
+    "sphinx_copybutton",
+    "poetrybook",
+]
+try:  # the spelling checker needs the enchant C library; only `make spelling` needs it
+    import sphinxcontrib.spelling  # noqa: F401
+
+    extensions.append("sphinxcontrib.spelling")
+except ImportError:
+    pass
+
+root_doc = "index"
+exclude_patterns = ["_build", "_ext", "spelling_wordlist.txt"]
+templates_path = []
+language = "en"
+
+myst_enable_extensions = ["colon_fence", "deflist", "attrs_block", "attrs_inline"]
+myst_heading_anchors = 3
+
+numfig = True
+numfig_format = {"figure": "Figure %s", "code-block": "Listing %s", "table": "Table %s"}
+highlight_language = "python"
+pygments_style = "sphinx"
+pygments_dark_style = "monokai"
+
+# Twisted's API reference, linked without fetching anything at build time:
+# {api}`twisted.internet.defer.Deferred`
+extlinks = {
+    "api": ("https://docs.twisted.org/en/stable/api/%s.html", "%s"),
+}
+
+# Doctests run the example programs through book/_ext/terminal.py.
+doctest_global_setup = "from terminal import Terminal"
+doctest_global_cleanup = "Terminal.close_all()"
+doctest_default_flags = 0  # no ELLIPSIS unless an example asks for it, and says why
+doctest_test_doctest_blocks = ""
+
+# The copy button copies the commands of a terminal session without "$ ".
+copybutton_prompt_text = "$ "
+copybutton_only_copy_prompt_lines = True
+
+graphviz_output_format = "svg"
+graphviz_dot_args = ["-Gfontname=Helvetica", "-Nfontname=Helvetica", "-Efontname=Helvetica"]
+
+html_theme = "furo"
+html_title = "Twisted Poetry"
+html_static_path = ["book/_static"]
+html_css_files = ["book.css"]
+
+latex_engine = "xelatex"
+latex_documents = [("index", "twisted-poetry.tex", project, author, "manual")]
+# xelatex with Sphinx's default fonts for it, GNU FreeFont (fonts-freefont-otf).
+latex_elements = {"papersize": "a4paper"}
+
+epub_title = project
+epub_author = author
+epub_show_urls = "no"
+
+spelling_lang = "en_US"
+spelling_word_list_filename = str(ROOT / "book" / "spelling_wordlist.txt")
+spelling_show_suggestions = False
+spelling_warning = True

@@ -1,0 +1,81 @@
+"""Run every check of the book, as `make test` does, and count the results.
+
+Each step runs in turn, even after one fails, so that one run shows every
+problem.  Steps that run many tests (the doctests, the trial suite) count
+each test; the others count as one check each.  The last line is the
+summary CI reads: "N passed, N failed".
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SPHINX = [str(BIN / "sphinx-build"), "-c", ".", "-W", "--keep-going", "-n", "-q"]
+
+
+def sphinx(builder: str) -> list[str]:
+    return [*SPHINX, "-M", builder, "book", "_build"]
+
+
+def count_doctests(output: str, status: int) -> tuple[int, int]:
+    tests = sum(int(n) for n in re.findall(r"^\s*(\d+) tests?$", output, re.M))
+    failed = sum(int(n) for n in re.findall(r"^\s*(\d+) failures? in", output, re.M))
+    if status and not failed:
+        failed = 1
+    return tests - min(failed, tests), failed
+
+
+def count_trial(output: str, status: int) -> tuple[int, int]:
+    match = re.search(r"^(PASSED|FAILED) \((.*)\)$", output, re.M)
+    if not match:
+        return 0, 1
+    counts = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2)))
+    failed = sum(counts.get(k, 0) for k in ("failures", "errors", "unexpectedSuccesses"))
+    skipped = counts.get("skips", 0)
+    if skipped:  # a skipped test is a test that did not run: it counts as failed
+        failed += skipped
+    return counts.get("successes", 0), failed or (1 if status else 0)
+
+
+def one_check(output: str, status: int) -> tuple[int, int]:
+    return (0, 1) if status else (1, 0)
+
+
+STEPS = [
+    ("HTML build, warning-free", sphinx("html"), one_check),
+    ("doctests: every example program", sphinx("doctest"), count_doctests),
+    ("trial tests in code/tests", [str(BIN / "trial"), "--temp-directory", "_build/_trial_temp",
+                                   "code/tests"], count_trial),
+    ("spelling", sphinx("spelling"), one_check),
+    ("ruff", [str(BIN / "ruff"), "check", "--quiet", "."], one_check),
+]
+
+
+def main() -> int:
+    passed = failed = 0
+    for title, command, count in STEPS:
+        print(f"== {title}: {' '.join(Path(command[0]).name if i == 0 else w for i, w in enumerate(command))}",
+              flush=True)
+        started = time.monotonic()
+        result = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        ok, bad = count(result.stdout, result.returncode)
+        if bad or result.returncode:
+            print(result.stdout.rstrip())
+        elif title.startswith(("doctests", "trial")):
+            print("\n".join(result.stdout.rstrip().splitlines()[-6:]))
+        print(f"   {ok} passed, {bad} failed in {time.monotonic() - started:.1f} s", flush=True)
+        passed += ok
+        failed += bad
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
