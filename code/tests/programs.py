@@ -1,0 +1,94 @@
+"""Load the book's example programs in tests, and run them as processes.
+
+The programs live in folders with hyphens in their names
+(``code/twisted-client-3/get-poetry.py``), which cannot be imported with an
+``import`` statement.  ``load_program`` imports one by its path, so a test
+uses the program's real classes and functions, not copies of them.
+
+``Program`` runs a program as a real process, for what can only be seen
+from outside: its exit status, its output, what Ctrl-C does to it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+CODE = Path(__file__).resolve().parents[1]
+ROOT = CODE.parent
+
+
+def load_program(relative_path: str) -> ModuleType:
+    """Import ``code/<relative_path>`` as a module, without running its main()."""
+    path = CODE / relative_path
+    name = "program_" + re.sub(r"\W", "_", relative_path.removesuffix(".py"))
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def environment() -> dict[str, str]:
+    """Unbuffered output, and every warning an error, as in the doctests."""
+    env = dict(os.environ)
+    env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", PYTHONWARNINGS="error",
+               PYTHONDEVMODE="1")
+    return env
+
+
+class Program:
+    """A program from code/ running as a process, output collected."""
+
+    def __init__(self, relative_path: str, *args: str) -> None:
+        self.popen = subprocess.Popen(
+            [sys.executable, str(CODE / relative_path), *args],
+            cwd=ROOT, env=environment(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )
+
+    def first_line(self) -> str:
+        """The first line of standard output (a server's address line)."""
+        assert self.popen.stdout is not None
+        return self.popen.stdout.readline()
+
+    def port(self) -> int:
+        """The port a server names in its first line."""
+        line = self.first_line()
+        match = re.search(r"127\.0\.0\.1:(\d+)", line)
+        if not match:
+            raise AssertionError(f"no address in the server's first line: {line!r}")
+        return int(match.group(1))
+
+    def interrupt(self) -> None:
+        """Press Ctrl-C."""
+        os.killpg(self.popen.pid, signal.SIGINT)
+
+    def finish(self, timeout: float = 10) -> tuple[int, str, str]:
+        """Wait for the end; return (status, stdout, stderr).  Kill it if it hangs."""
+        try:
+            out, err = self.popen.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            out, err = self.popen.communicate()
+            raise AssertionError(f"still running after {timeout} s:\n{out}\n{err}") from None
+        return self.popen.returncode, out, err
+
+    def stop(self) -> tuple[int, str, str]:
+        """Ctrl-C, then wait for the end, if it is still running."""
+        if self.popen.poll() is None:
+            self.interrupt()
+        return self.finish()
+
+
+def run(relative_path: str, *args: str, timeout: float = 10) -> tuple[int, str, str]:
+    """Run a program to its end; return (status, stdout, stderr)."""
+    return Program(relative_path, *args).finish(timeout)

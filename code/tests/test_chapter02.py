@@ -1,0 +1,149 @@
+"""Chapter 2: the blocking server and the two blocking-socket clients."""
+
+import socket
+
+from tests.programs import CODE, Program, load_program, run
+from twisted.trial import unittest
+
+SERVER = "blocking-server/slowpoetry.py"
+BLOCKING = "blocking-client/get-poetry.py"
+ASYNC = "async-client/get-poetry.py"
+POEMS = {name: (CODE / "poetry" / f"{name}.txt").read_bytes() for name in ("science", "automne")}
+
+
+def start_server(test, poem="science", *options):
+    server = Program(SERVER, "--delay", "0.01", *options, f"code/poetry/{poem}.txt")
+    test.addCleanup(server.stop)
+    return server, server.port()
+
+
+def free_port_nobody_listens_on(test):
+    """A port bound but never listening: connections to it are refused."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    test.addCleanup(sock.close)
+    return sock.getsockname()[1]
+
+
+class ParseAddressTests(unittest.TestCase):
+    def test_port_only(self):
+        for program in (BLOCKING, ASYNC):
+            self.assertEqual(load_program(program).parse_address("10001"),
+                             ("127.0.0.1", 10001))
+
+    def test_host_and_port(self):
+        parse = load_program(ASYNC).parse_address
+        self.assertEqual(parse("example.org:79"), ("example.org", 79))
+
+    def test_not_an_address(self):
+        import argparse
+        parse = load_program(BLOCKING).parse_address
+        self.assertRaises(argparse.ArgumentTypeError, parse, "localhost")
+
+
+class BlockingServerTests(unittest.TestCase):
+    def test_sends_the_whole_poem_then_closes(self):
+        server, port = start_server(self, "science", "--num-bytes", "100")
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            received = b""
+            while data := sock.recv(4096):
+                received += data
+        self.assertEqual(received, POEMS["science"])
+
+    def test_keeps_serving_after_a_client_hangs_up_early(self):
+        server, port = start_server(self, "science", "--num-bytes", "20")
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            self.assertEqual(sock.recv(20), POEMS["science"][:20])
+        status, out, err = run(BLOCKING, str(port))
+        self.assertEqual(status, 0)
+        self.assertEqual(out.encode(), POEMS["science"])
+        status, log, err = server.stop()
+        self.assertIn("Connection 1: the client hung up early.", log)
+        self.assertIn("Connection 2: sent 673 bytes.", log)
+        self.assertEqual(err, "")
+
+    def test_ctrl_c_stops_it_cleanly(self):
+        server, port = start_server(self)
+        status, out, err = server.stop()
+        self.assertEqual((status, err), (0, ""))
+
+    def test_a_missing_poem_is_a_clear_error(self):
+        status, out, err = run(SERVER, "code/poetry/no-such-poem.txt")
+        self.assertEqual(status, 1)
+        self.assertEqual(err.splitlines(), [
+            "Cannot read the poem: [Errno 2] No such file or directory:"
+            " 'code/poetry/no-such-poem.txt'"])
+
+
+class ClientTests(unittest.TestCase):
+    def test_both_clients_get_poems_in_order(self):
+        _, port1 = start_server(self, "science", "--num-bytes", "300")
+        _, port2 = start_server(self, "automne", "--num-bytes", "53")
+        for client in (BLOCKING, ASYNC):
+            status, out, err = run(client, str(port1), str(port2))
+            self.assertEqual(status, 0, err)
+            expected = POEMS["science"] + b"\n" + POEMS["automne"]
+            self.assertEqual(out.encode(), expected)
+            self.assertIn("Got 2 of 2 poems in", err)
+
+    def test_a_dead_server_is_one_line_and_a_non_zero_status(self):
+        port = free_port_nobody_listens_on(self)
+        for client in (BLOCKING, ASYNC):
+            status, out, err = run(client, str(port))
+            self.assertEqual(status, 1)
+            self.assertEqual(out, "")
+            self.assertIn(f"Task 1: cannot get poetry from 127.0.0.1:{port}: Connection refused\n",
+                          err)
+
+    def test_a_silent_server_times_out(self):
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        self.addCleanup(silent.close)
+        port = silent.getsockname()[1]
+        for client in (BLOCKING, ASYNC):
+            status, out, err = run(client, "--timeout", "0.2", str(port))
+            self.assertEqual(status, 1)
+            self.assertIn(f"Task 1: 127.0.0.1:{port} said nothing for 0.2 seconds\n", err)
+
+    def test_ctrl_c_stops_a_waiting_client_cleanly(self):
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        self.addCleanup(silent.close)
+        port = silent.getsockname()[1]
+        silent.settimeout(10)
+        for client in (BLOCKING, ASYNC):
+            program = Program(client, str(port))
+            connection, _ = silent.accept()  # the client is connected, and waits
+            self.addCleanup(connection.close)
+            status, out, err = program.stop()
+            self.assertEqual(status, 130)
+            self.assertNotIn("Traceback", err)
+
+    def test_help_explains_the_arguments(self):
+        for client in (BLOCKING, ASYNC):
+            status, out, err = run(client, "--help")
+            self.assertEqual(status, 0)
+            self.assertIn("a poetry server's [host:]port", out)
+            self.assertIn("--timeout", out)
+
+    def test_an_address_that_is_not_one(self):
+        status, out, err = run(ASYNC, "nowhere")
+        self.assertEqual(status, 2)
+        self.assertIn("not a [host:]port address: 'nowhere'", err)
+
+
+class ReadAvailableTests(unittest.TestCase):
+    def test_reads_what_is_there_without_waiting(self):
+        read_available = load_program(ASYNC).read_available
+        ours, theirs = socket.socketpair()
+        self.addCleanup(ours.close)
+        self.addCleanup(theirs.close)
+        ours.setblocking(False)
+        self.assertEqual(read_available(ours), (b"", False))
+        theirs.sendall(b"Tyger Tyger")
+        self.assertEqual(read_available(ours), (b"Tyger Tyger", False))
+        theirs.sendall(b", burning bright")
+        theirs.close()
+        self.assertEqual(read_available(ours), (b", burning bright", True))
