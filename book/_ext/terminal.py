@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import signal
 import socket
 import subprocess
@@ -65,7 +64,8 @@ def _environment() -> dict[str, str]:
     unclosed socket shows up in the output and fails the doctest.
     """
     env = dict(os.environ)
-    env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", PYTHONDEVMODE="1", PYTHONWARNINGS="error")
+    env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8",
+               PYTHONDEVMODE="1", PYTHONWARNINGS="error")
     env.pop("PYTHONPATH", None)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env

@@ -119,7 +119,7 @@ def main() -> None:
           file=sys.stderr)
     # Decode each poem only once it is whole: a character that takes several
     # bytes may have been split between two reads.
-    texts = [poem.decode("utf-8", errors="replace") for poem in (poems[task] for task in sorted(poems))]
+    texts = [poems[task].decode("utf-8", errors="replace") for task in sorted(poems)]
     print("\n".join(texts), end="")
     sys.exit(1 if failures else 0)
 

@@ -2,8 +2,9 @@
 
 import socket
 
-from tests.programs import CODE, Program, load_program, run
 from twisted.trial import unittest
+
+from tests.programs import CODE, Program, load_program, run
 
 SERVER = "blocking-server/slowpoetry.py"
 BLOCKING = "blocking-client/get-poetry.py"
