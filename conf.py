@@ -10,6 +10,7 @@ project = "Twisted Poetry"
 author = "The Twisted Poetry authors"
 copyright = "2026, the Twisted Poetry authors"
 release = "2026.11"
+version = release
 
 extensions = [
     "myst_parser",
