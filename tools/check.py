@@ -16,14 +16,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-SPHINX = [str(BIN / "sphinx-build"), "-c", ".", "-W", "--keep-going", "-n", "-q"]
+SPHINX_OPTIONS = ["-c", ".", "-W", "--keep-going", "-n", "-q"]
 
 
 def sphinx(builder: str) -> list[str]:
-    return [*SPHINX, "-M", builder, "book", "_build"]
+    """The same sphinx-build command as the Makefile's."""
+    return [str(BIN / "sphinx-build"), "-M", builder, "book", "_build", *SPHINX_OPTIONS]
 
 
 def count_doctests(output: str, status: int) -> tuple[int, int]:
+    # sphinx-build -q keeps the summary off the terminal; it is in output.txt.
+    summary = ROOT / "_build" / "doctest" / "output.txt"
+    if summary.exists():
+        output += summary.read_text()
     tests = sum(int(n) for n in re.findall(r"^\s*(\d+) tests?$", output, re.M))
     failed = sum(int(n) for n in re.findall(r"^\s*(\d+) failures? in", output, re.M))
     if status and not failed:
@@ -60,6 +65,7 @@ STEPS = [
 
 def main() -> int:
     passed = failed = 0
+    (ROOT / "_build" / "doctest" / "output.txt").unlink(missing_ok=True)
     for title, command, count in STEPS:
         shown = " ".join([Path(command[0]).name, *command[1:]])
         print(f"== {title}: {shown}", flush=True)
