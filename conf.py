@@ -38,8 +38,6 @@ myst_heading_anchors = 3
 numfig = True
 numfig_format = {"figure": "Figure %s", "code-block": "Listing %s", "table": "Table %s"}
 highlight_language = "python"
-pygments_style = "sphinx"
-pygments_dark_style = "monokai"
 
 # Twisted's API reference, linked without fetching anything at build time:
 # {api}`twisted.internet.defer.Deferred`

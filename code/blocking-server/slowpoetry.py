@@ -32,7 +32,8 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def send_poem(client: socket.socket, poem: bytes, num_bytes: int, delay: float) -> bool:
+def send_poem(client: socket.socket, poem: bytes, num_bytes: int,
+              delay: float) -> bool:
     """Send the poem a chunk at a time; return False if the client hung up."""
     for start in range(0, len(poem), num_bytes):
         try:
@@ -43,7 +44,8 @@ def send_poem(client: socket.socket, poem: bytes, num_bytes: int, delay: float) 
     return True
 
 
-def serve(listener: socket.socket, poem: bytes, num_bytes: int, delay: float) -> None:
+def serve(listener: socket.socket, poem: bytes, num_bytes: int,
+          delay: float) -> None:
     """Accept clients one after another, forever."""
     number = 0
     while True:
