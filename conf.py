@@ -76,3 +76,4 @@ spelling_lang = "en_US"
 spelling_word_list_filename = str(ROOT / "book" / "spelling_wordlist.txt")
 spelling_show_suggestions = False
 spelling_warning = True
+spelling_ignore_contributor_names = False  # needs no git history

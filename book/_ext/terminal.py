@@ -279,14 +279,21 @@ class Terminal:
         A program that runs longer than ``timeout`` seconds is a hung
         example: it is stopped and the doctest fails.  A program that is
         meant to hang, so that the chapter can show it, is given
-        ``interrupt_after``: after that many seconds it gets Ctrl-C, and the
-        session shows ``^C`` where the reader would have pressed it.
+        ``interrupt_after``: that many seconds after its first line of
+        output (or after its start, if it prints nothing by then) it gets
+        Ctrl-C, and the session shows ``^C`` where the reader pressed it.
         """
         print(f"$ {command}")
         started = time.monotonic()
         process = _Process(self._real_argv(command))
-        limit = interrupt_after if interrupt_after is not None else timeout
-        status = process.wait(limit)
+        if interrupt_after is not None:
+            # Start the clock when the program first says something, if it
+            # does: a slow start must not get Ctrl-C before the program is
+            # ready for it (before Twisted's reactor has its SIGINT handler).
+            process.first_line(interrupt_after)
+            status = process.wait(interrupt_after)
+        else:
+            status = process.wait(timeout)
         interrupted = status is None
         if interrupted:
             process.interrupt()

@@ -1,0 +1,68 @@
+"""A countdown done right: each step asks the reactor to call the next one later.
+
+A ticker says "tick" every interval beside the countdown, to show that
+the reactor is free for other work between the countdown's steps.
+Run it:
+
+    python code/basic-twisted/countdown.py --start 3 --interval 1
+"""
+
+import argparse
+
+from twisted.internet import reactor
+
+
+class Ticker:
+    """Says "tick" every `interval` seconds, until it is stopped."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.next_tick = None
+
+    def tick(self) -> None:
+        print("tick")
+        self.next_tick = reactor.callLater(self.interval, self.tick)
+
+    def stop(self) -> None:
+        self.next_tick.cancel()
+
+
+class Countdown:
+    """Counts down from `start`, one step per interval, then stops the reactor."""
+
+    def __init__(self, start: int, interval: float, ticker: Ticker) -> None:
+        self.count = start
+        self.interval = interval
+        self.ticker = ticker
+
+    def step(self) -> None:
+        if self.count > 0:
+            print(f"{self.count}...")
+            self.count -= 1
+            reactor.callLater(self.interval, self.step)
+        else:
+            print("Liftoff!")
+            self.ticker.stop()
+            reactor.stop()
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--start", type=int, default=3,
+                        help="the number to count down from (default: 3)")
+    parser.add_argument("--interval", type=float, default=1.0,
+                        help="seconds between steps, and between ticks (default: 1)")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    ticker = Ticker(args.interval)
+    countdown = Countdown(args.start, args.interval, ticker)
+    reactor.callWhenRunning(ticker.tick)
+    reactor.callLater(args.interval / 2, countdown.step)
+    reactor.run()
+
+
+if __name__ == "__main__":
+    main()
