@@ -74,8 +74,8 @@ def main() -> None:
         sys.exit(f"Cannot listen on {args.iface}:{args.port}: {error.strerror}")
     listener.listen(5)
     host, port = listener.getsockname()
-    print(f"Serving {args.poem} on {host}:{port}.", flush=True)
     try:
+        print(f"Serving {args.poem} on {host}:{port}.", flush=True)
         serve(listener, poem, args.num_bytes, args.delay)
     except KeyboardInterrupt:
         pass  # Ctrl-C: the normal way to stop a server
