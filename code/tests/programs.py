@@ -14,7 +14,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import select
 import signal
+import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +95,65 @@ class Program:
 def run(relative_path: str, *args: str, timeout: float = 10) -> tuple[int, str, str]:
     """Run a program to its end; return (status, stdout, stderr)."""
     return Program(relative_path, *args).finish(timeout)
+
+
+# -- servers and sockets for tests ------------------------------------------
+
+POEMS = {path.stem: path.read_bytes() for path in (CODE / "poetry").glob("*.txt")}
+"""Every poem of code/poetry, by name: POEMS["science"]."""
+
+SLOW_SERVER = "blocking-server/slowpoetry.py"
+
+
+def start_server(test, poem: str = "science", *options: str) -> int:
+    """Start chapter 2's slow server for one test (stopped after it); return its port."""
+    server = Program(SLOW_SERVER, "--delay", "0.01", "--num-bytes", "200", *options,
+                     f"code/poetry/{poem}.txt")
+    test.addCleanup(server.stop)
+    return server.port()
+
+
+def listener(test, backlog: int = 5) -> tuple[socket.socket, int]:
+    """A listening socket that no program serves; return (socket, port).
+
+    The kernel completes connections to it, and then nobody says a word:
+    a server that hangs.  The test may accept() a connection to play the
+    server by hand.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(backlog)
+    sock.settimeout(10)
+    test.addCleanup(sock.close)
+    return sock, sock.getsockname()[1]
+
+
+def refused_port(test) -> int:
+    """A port that is bound but not listening: connections to it are refused."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    test.addCleanup(sock.close)
+    return sock.getsockname()[1]
+
+
+def unanswered_port(test) -> int:
+    """A port whose listen queue is full: a new connection is never completed.
+
+    With a backlog of 0, Linux queues one connection that nobody accepts;
+    once that one is established the queue is full, and the kernel drops
+    every later attempt to connect, as a server behind a firewall would.
+    """
+    sock, port = listener(test, backlog=0)
+    filler = socket.socket()
+    test.addCleanup(filler.close)
+    filler.setblocking(False)
+    filler.connect_ex(("127.0.0.1", port))
+    _, writable, _ = select.select([], [filler], [], 10)  # established: the queue is full
+    assert writable, "the filler connection never completed"
+    return port
+
+
+def reset(connection: socket.socket) -> None:
+    """Close a connection with a TCP reset instead of a clean close."""
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.close()

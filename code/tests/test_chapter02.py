@@ -4,26 +4,17 @@ import socket
 
 from twisted.trial import unittest
 
-from tests.programs import CODE, Program, load_program, run
+from tests.programs import POEMS, Program, listener, load_program, refused_port, run
 
 SERVER = "blocking-server/slowpoetry.py"
 BLOCKING = "blocking-client/get-poetry.py"
 ASYNC = "async-client/get-poetry.py"
-POEMS = {name: (CODE / "poetry" / f"{name}.txt").read_bytes() for name in ("science", "automne")}
 
 
 def start_server(test, poem="science", *options):
     server = Program(SERVER, "--delay", "0.01", *options, f"code/poetry/{poem}.txt")
     test.addCleanup(server.stop)
     return server, server.port()
-
-
-def free_port_nobody_listens_on(test):
-    """A port bound but never listening: connections to it are refused."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    test.addCleanup(sock.close)
-    return sock.getsockname()[1]
 
 
 class ParseAddressTests(unittest.TestCase):
@@ -88,7 +79,7 @@ class ClientTests(unittest.TestCase):
             self.assertIn("Got 2 of 2 poems in", err)
 
     def test_a_dead_server_is_one_line_and_a_non_zero_status(self):
-        port = free_port_nobody_listens_on(self)
+        port = refused_port(self)
         for client in (BLOCKING, ASYNC):
             status, out, err = run(client, str(port))
             self.assertEqual(status, 1)
@@ -97,23 +88,14 @@ class ClientTests(unittest.TestCase):
                           err)
 
     def test_a_silent_server_times_out(self):
-        silent = socket.socket()
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(1)
-        self.addCleanup(silent.close)
-        port = silent.getsockname()[1]
+        _, port = listener(self)
         for client in (BLOCKING, ASYNC):
             status, out, err = run(client, "--timeout", "0.2", str(port))
             self.assertEqual(status, 1)
             self.assertIn(f"Task 1: 127.0.0.1:{port} said nothing for 0.2 seconds\n", err)
 
     def test_ctrl_c_stops_a_waiting_client_cleanly(self):
-        silent = socket.socket()
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(1)
-        self.addCleanup(silent.close)
-        port = silent.getsockname()[1]
-        silent.settimeout(10)
+        silent, port = listener(self)
         for client in (BLOCKING, ASYNC):
             program = Program(client, str(port))
             connection, _ = silent.accept()  # the client is connected, and waits

@@ -1,0 +1,198 @@
+"""Chapter 4, exercise 4: twisted-client-1 connecting without blocking.
+
+The socket is non-blocking from the start.  connect_ex() only begins the
+connection; the reactor watches the socket for writing (addWriter), and
+calls doWrite() once the connection is made or has failed.  Only then
+does the download start reading.  A server that never completes the
+connection is given up on after --timeout seconds, and holds up nobody.
+(Host names are still looked up with a blocking call.)
+
+Run it against one or more poetry servers, given as [host:]port:
+
+    python code/solutions/ch04-connect-without-blocking/get-poetry.py 10001 10002
+"""
+
+import argparse
+import errno
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+
+from twisted.internet import reactor
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IReadDescriptor, IWriteDescriptor
+from twisted.internet.main import CONNECTION_DONE
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit():
+        raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("addresses", metavar="ADDRESS", nargs="+", type=parse_address,
+                        help="a poetry server's [host:]port")
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help="seconds to wait for a connection, or when a server says nothing"
+                             " (default: 10)")
+    return parser.parse_args()
+
+
+def read_available(sock: socket.socket) -> tuple[bytes, bool]:
+    """Read the bytes waiting on a socket; say whether the server has closed it."""
+    data = []
+    while True:
+        try:
+            chunk = sock.recv(1024)
+        except BlockingIOError:  # EWOULDBLOCK: nothing more for now, don't wait
+            return b"".join(data), False
+        if not chunk:  # the server closed the connection
+            return b"".join(data), True
+        data.append(chunk)
+
+
+@implementer(IReadDescriptor, IWriteDescriptor)
+class PoetrySocket:
+    """One download: a non-blocking socket that the reactor connects and reads for us."""
+
+    def __init__(self, task: int, host: str, port: int, timeout: float,
+                 finished: Callable[[int, bytes | None], None]) -> None:
+        self.task = task
+        self.address = f"{host}:{port}"
+        self.timeout = timeout
+        self.finished = finished  # called with the poem, or with None if there is none
+        self.chunks: list[bytes] = []
+        self.connected = False
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setblocking(False)
+        error = self.sock.connect_ex((host, port))  # starts connecting, does not wait
+        if error not in (0, errno.EINPROGRESS):  # refused at once, say
+            self.sock.close()
+            raise OSError(error, os.strerror(error))
+        self.timer = reactor.callLater(timeout, self.silence)
+        reactor.addWriter(self)  # writable means: connected, or failed to connect
+
+    def doWrite(self) -> None:
+        """IWriteDescriptor: the connection is made, or has failed."""
+        reactor.removeWriter(self)
+        error = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if error:
+            self.connection_failed(error)
+            return
+        self.connected = True
+        self.timer.reset(self.timeout)
+        reactor.addReader(self)
+
+    def connection_failed(self, error: int) -> None:
+        """The connection could not be made; error is the system's error number."""
+        print(f"Task {self.task}: cannot get poetry from {self.address}: {os.strerror(error)}",
+              file=sys.stderr)
+        self.timer.cancel()
+        self.sock.close()
+        self.finished(self.task, None)
+
+    def logPrefix(self) -> str:
+        """ILoggingContext: how the reactor names us when it logs an error of ours."""
+        return f"Task {self.task}"
+
+    def fileno(self) -> int:
+        """IFileDescriptor: the file descriptor the reactor watches for us."""
+        return self.sock.fileno()  # -1 once the socket is closed
+
+    def doRead(self) -> Failure | ConnectionDone | None:
+        """IReadDescriptor: the socket has bytes waiting, or has been closed."""
+        try:
+            data, closed = read_available(self.sock)
+        except OSError as error:  # the connection broke, e.g. a reset
+            return Failure(error)
+        if data:
+            print(f"Task {self.task}: got {len(data)} bytes of poetry from {self.address}",
+                  file=sys.stderr)
+            self.chunks.append(data)
+            self.timer.reset(self.timeout)  # the server spoke: wait again from now
+        if closed:
+            return CONNECTION_DONE  # stop reading me, and call my connectionLost()
+        return None  # go on watching the socket
+
+    def connectionLost(self, reason: Failure) -> None:
+        """IFileDescriptor: the reactor no longer watches the socket; reason says why."""
+        if not self.connected and reactor.running:
+            # The epoll and poll reactors see a failed connection as a hang-up,
+            # and call connectionLost() rather than doWrite().
+            self.connection_failed(self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+            return
+        self.sock.close()
+        if self.timer.active():
+            self.timer.cancel()
+        if not reactor.running:
+            return  # Ctrl-C: the reactor is shutting down and disconnects everybody
+        if reason.check(ConnectionDone):
+            print(f"Task {self.task}: finished", file=sys.stderr)
+            self.finished(self.task, b"".join(self.chunks))
+        else:
+            print(f"Task {self.task}: lost {self.address}: {reason.getErrorMessage()}",
+                  file=sys.stderr)
+            self.finished(self.task, None)
+
+    def silence(self) -> None:
+        """The timer went off: no connection, or no word, for too long."""
+        if self.connected:
+            print(f"Task {self.task}: {self.address} said nothing for {self.timeout:g} seconds",
+                  file=sys.stderr)
+            reactor.removeReader(self)
+        else:
+            print(f"Task {self.task}: cannot get poetry from {self.address}: "
+                  f"no connection after {self.timeout:g} seconds", file=sys.stderr)
+            reactor.removeWriter(self)
+        self.sock.close()
+        self.finished(self.task, None)
+
+
+def main() -> None:
+    args = parse_args()
+    started = time.monotonic()
+    downloads: dict[int, PoetrySocket] = {}
+    poems: dict[int, bytes] = {}
+
+    def finished(task: int, poem: bytes | None) -> None:
+        del downloads[task]
+        if poem is not None:
+            poems[task] = poem
+        if not downloads:
+            reactor.stop()
+
+    for task, (host, port) in enumerate(args.addresses, start=1):
+        try:
+            downloads[task] = PoetrySocket(task, host, port, args.timeout, finished)
+        except OSError as error:
+            print(f"Task {task}: cannot get poetry from {host}:{port}: {error.strerror}",
+                  file=sys.stderr)
+
+    if downloads:
+        reactor.run()  # until finished() stops it, or Ctrl-C does
+        if downloads:  # the reactor stopped with poems still on their way: Ctrl-C
+            sys.exit(130)
+
+    elapsed = time.monotonic() - started
+    print(f"Got {len(poems)} of {len(args.addresses)} poems in {elapsed:.1f} seconds.",
+          file=sys.stderr)
+    # Decode each poem only once it is whole: a character that takes several
+    # bytes may have been split between two reads.
+    texts = [poems[task].decode("utf-8", errors="replace") for task in sorted(poems)]
+    print("\n".join(texts), end="")
+    sys.exit(1 if len(poems) < len(args.addresses) else 0)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as the reactor does
