@@ -109,6 +109,17 @@ class _Process:
                 self._changed.wait(left)
             return self.lines[0] if self.lines else None
 
+    def wait_for_text(self, text: str, timeout: float) -> bool:
+        """Wait until a line of output contains ``text``; False if none did in time."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not any(text in line for line in self.lines):
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._reader.is_alive():
+                    return any(text in line for line in self.lines)
+                self._changed.wait(left)
+            return True
+
     def interrupt(self) -> None:
         """Press Ctrl-C: send SIGINT to the program's process group."""
         if self.popen.poll() is None:
@@ -160,6 +171,7 @@ class Terminal:
     def __init__(self) -> None:
         Terminal._open.append(self)
         self._servers: list[Server] = []
+        self._jobs: list[_Process] = []
         self._reserved: list[socket.socket] = []
         self._real_to_shown: dict[int, int] = {}
         self._shown_to_real: dict[int, int] = {}
@@ -180,6 +192,9 @@ class Terminal:
         for server in self._servers:
             if server.status is None:
                 self._stop(server, show=False)
+        for job in self._jobs:
+            job.kill()
+        self._jobs.clear()
         for sock in self._reserved:
             sock.close()
         self._reserved.clear()
@@ -312,6 +327,38 @@ class Terminal:
                 print("^C")
         self.last_status = status
         return elapsed
+
+    def background(self, command: str) -> int:
+        """Start a command in the background, as ``command &`` in a shell.
+
+        Returns its job number (1 for the first), for :meth:`kill`.  A
+        background job here must not print anything: on a terminal its
+        output would land wherever the other commands' output happens to be.
+        """
+        print(f"$ {command} &")
+        self._jobs.append(_Process(self._real_argv(command)))
+        return len(self._jobs)
+
+    def kill(self, job: int) -> None:
+        """End a background job, as ``kill %N`` does, and check it printed nothing."""
+        print(f"$ kill %{job}")
+        process = self._jobs[job - 1]
+        if process.popen.poll() is None:
+            os.killpg(process.popen.pid, signal.SIGTERM)
+        if process.wait(STOP_TIMEOUT) is None:
+            process.kill()
+        for line in process.lines:
+            print(f"[background job {job} printed:] {self.shown(line)}")
+
+    def wait_for(self, server: Server, text: str, timeout: float = RUN_TIMEOUT) -> None:
+        """Wait until the server has printed a line that contains ``text``.
+
+        Prints nothing when it has: a server's terminal shows its lines as
+        they come, so a session may need to wait for one before it goes
+        on, as a reader watching that terminal would.
+        """
+        if not server.process.wait_for_text(text, timeout):
+            print(f"[the server on port {server.shown_port} never printed {text!r}]")
 
     def status(self) -> None:
         """Show the last program's exit status, as ``echo $?`` would."""
