@@ -10,15 +10,19 @@
   copies the commands without them.
 * ``literalinclude``'s ``:diff:`` names the two files by their paths in the
   repository, not by the absolute paths of the machine that built the book.
+* Every captioned listing from ``code/`` gets a link in its caption that
+  downloads the whole program, so a reader can save the file as it is.
 """
 
 from __future__ import annotations
 
 import doctest
+import os
 from difflib import unified_diff
 from pathlib import Path
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.directives.code import LiteralIncludeReader
 
@@ -59,8 +63,36 @@ def _terminal_sessions(app: Sphinx, doctree: nodes.document) -> None:
             node["language"] = "console"
 
 
+def _download_links(app: Sphinx, doctree: nodes.document) -> None:
+    """Put a link to download the program in the caption of each listing from code/."""
+    code = ROOT / "code"
+    for block in list(doctree.findall(nodes.literal_block)):
+        source = block.get("source")
+        if not source or block.get("testnodetype"):
+            continue
+        path = Path(source).resolve()
+        if code not in path.parents:
+            continue
+        wrapper = block.parent
+        if not isinstance(wrapper, nodes.container) or not wrapper.get("literal_block"):
+            continue
+        caption = wrapper.children[0]
+        if not isinstance(caption, nodes.caption):
+            continue
+        docdir = (Path(app.srcdir) / app.env.docname).parent
+        link = addnodes.download_reference(
+            "", "", nodes.literal("", "download"),
+            reftarget=str(Path(os.path.relpath(path, docdir))), refdoc=app.env.docname,
+            reftype="download", refexplicit=True, refwarn=False,
+            classes=["program-download"],
+        )
+        caption += [nodes.Text(" "), link]
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     doctest.OutputChecker.check_output = _check_output_any_order
     LiteralIncludeReader.show_diff = _show_diff
     app.connect("doctree-read", _terminal_sessions)
+    # Before Sphinx's own doctree-read handler (priority 500) collects downloads.
+    app.connect("doctree-read", _download_links, priority=400)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
