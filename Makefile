@@ -14,7 +14,7 @@ SPHINXOPTS ?= -W --keep-going -n -q
 BUILD  = $(SPHINX) -M $(1) book _build -c . $(SPHINXOPTS)
 
 .DEFAULT_GOAL := help
-.PHONY: help html doctest test spelling serve pdf epub clean
+.PHONY: help html doctest test spelling serve pdf epub browser-test clean
 
 help:  ## List the targets
 	@echo "make <target>, where <target> is one of:"
@@ -41,7 +41,7 @@ spelling: $(STAMP)  ## Check the spelling of the prose
 	@tools/need test
 	$(call BUILD,spelling)
 
-test: $(STAMP)  ## Run every check: build, doctests, trial tests, spelling, ruff
+test: $(STAMP)  ## Run every check: build, doctests, trial tests, spelling, ruff, browser
 	@tools/need test
 	@$(BIN)/python tools/check.py
 
@@ -59,6 +59,10 @@ epub: $(STAMP)  ## Build the EPUB book in _build/epub
 	@tools/need html
 	$(call BUILD,epub)
 	@echo "The book is in _build/epub/TwistedPoetry.epub"
+
+browser-test: html  ## Open every page of the HTML book in headless Chromium and check it
+	@tools/need browser
+	@$(BIN)/python tools/browser_test.py
 
 clean:  ## Remove _build and .venv
 	rm -rf _build $(VENV)

@@ -1,9 +1,11 @@
 """Run every check of the book, as `make test` does, and count the results.
 
 Each step runs in turn, even after one fails, so that one run shows every
-problem.  Steps that run many tests (the doctests, the trial suite) count
-each test; the others count as one check each.  The last line is the
-summary CI reads: "N passed, N failed".
+problem.  Steps that run many tests (the doctests, the trial suite, the
+browser test) count each test; the others count as one check each.  With
+no Chromium installed, the browser test says so and counts as skipped,
+not passed.  The last line is the summary CI reads: "N passed, N failed"
+(", N skipped" when something could not run).
 """
 
 from __future__ import annotations
@@ -52,6 +54,15 @@ def one_check(output: str, status: int) -> tuple[int, int]:
     return (0, 1) if status else (1, 0)
 
 
+def count_browser(output: str, status: int) -> tuple[int, int, int]:
+    """The browser test counts its own checks; with no browser it is skipped."""
+    match = re.search(r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$", output, re.M)
+    if not match:
+        return 0, 1, 0
+    passed, failed, skipped = (int(n or 0) for n in match.groups())
+    return passed, failed or (1 if status else 0), skipped
+
+
 STEPS = [
     ("HTML build, warning-free", sphinx("html"), one_check),
     ("doctests: every example program", sphinx("doctest"), count_doctests),
@@ -60,11 +71,12 @@ STEPS = [
      count_trial),
     ("spelling", sphinx("spelling"), one_check),
     ("ruff", [str(BIN / "ruff"), "check", "--quiet", "."], one_check),
+    ("browser test of the HTML book", [sys.executable, "tools/browser_test.py"], count_browser),
 ]
 
 
 def main() -> int:
-    passed = failed = 0
+    passed = failed = skipped = 0
     (ROOT / "_build" / "doctest" / "output.txt").unlink(missing_ok=True)
     for title, command, count in STEPS:
         shown = " ".join([Path(command[0]).name, *command[1:]])
@@ -73,15 +85,17 @@ def main() -> int:
         cwd = ROOT / "code" if "twisted.trial" in command else ROOT
         result = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
-        ok, bad = count(result.stdout, result.returncode)
+        ok, bad, *rest = count(result.stdout, result.returncode)
+        skipped += sum(rest)
         if bad or result.returncode:
             print(result.stdout.rstrip())
-        elif title.startswith(("doctests", "trial")):
+        elif title.startswith(("doctests", "trial", "browser")):
             print("\n".join(result.stdout.rstrip().splitlines()[-6:]))
-        print(f"   {ok} passed, {bad} failed in {time.monotonic() - started:.1f} s", flush=True)
+        print(f"   {ok} passed, {bad} failed{f', {sum(rest)} skipped' if sum(rest) else ''}"
+              f" in {time.monotonic() - started:.1f} s", flush=True)
         passed += ok
         failed += bad
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
     return 1 if failed else 0
 
 

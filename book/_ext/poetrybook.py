@@ -10,8 +10,9 @@
   copies the commands without them.
 * ``literalinclude``'s ``:diff:`` names the two files by their paths in the
   repository, not by the absolute paths of the machine that built the book.
-* Every captioned listing from ``code/`` gets a link in its caption that
-  downloads the whole program, so a reader can save the file as it is.
+* Every captioned listing from ``code/`` (but a ``:diff:``) gets a link in
+  its caption that downloads the whole program, so a reader can save the
+  file as it is.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def _download_links(app: Sphinx, doctree: nodes.document) -> None:
     code = ROOT / "code"
     for block in list(doctree.findall(nodes.literal_block)):
         source = block.get("source")
-        if not source or block.get("testnodetype"):
+        if not source or block.get("testnodetype") or block.get("language") == "udiff":
             continue
         path = Path(source).resolve()
         if code not in path.parents:

@@ -1,0 +1,252 @@
+"""Test the HTML book the way a reader uses it: in a real, headless Chromium.
+
+    python tools/browser_test.py [--screenshots DIR]
+
+It serves _build/html on a port the system picks, opens every page, and
+checks:
+
+* no console errors, no failed requests, no image, figure or stylesheet
+  that did not load;
+* every link of the table of contents leads to a page, and to the section
+  its #anchor names;
+* the search page finds a word that occurs in one chapter, and links to it;
+* a copy button copies a program's text exactly as it is in code/, and a
+  terminal session's copy button copies its commands without the "$ ";
+* each program's download link serves the very file from code/;
+* the dark theme renders dark.
+
+It saves a screenshot of two chapters, one light and one dark, for the
+README.  Chromium comes from the operating system (Debian's ``chromium``);
+Playwright, from requirements.txt, drives it.  The last line says how many
+checks passed and failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import shutil
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SEARCH_WORD, SEARCH_CHAPTER = "stopwatch", "02-slow-poetry.html"
+COPY_CHAPTER, COPY_PROGRAM = "02-slow-poetry.html", "code/blocking-server/slowpoetry.py"
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+class Checks:
+    """Counts checks; prints each failure as it happens."""
+
+    def __init__(self) -> None:
+        self.passed = self.failed = 0
+
+    def check(self, ok: bool, what: str) -> bool:
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAILED: {what}", flush=True)
+        return ok
+
+
+def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve a folder over HTTP on 127.0.0.1 and a port the system picks."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def open_page(page: Page, url: str, problems: list[str]) -> None:
+    problems.clear()
+    page.goto(url, wait_until="load")
+
+
+def watch(page: Page, problems: list[str]) -> None:
+    """Record every console error, page error and failed request of a page."""
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+    page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
+            and problems.append(f"{r.status}: {r.url}"))
+    # The browser asks every site for /favicon.ico, and logs the book's 404 for it.
+    page.on("console", lambda m: m.type == "error" and "favicon" not in m.location["url"]
+            and problems.append(f"console: {m.text}"))
+
+
+MISSING_RESOURCES = """() => {
+  const missing = [];
+  for (const img of document.images)
+    if (!img.complete || img.naturalWidth === 0) missing.push("image " + img.src);
+  for (const link of document.querySelectorAll('link[rel="stylesheet"]'))
+    if (!link.sheet) missing.push("stylesheet " + link.href);
+  for (const figure of document.querySelectorAll("figure, div.figure, div.graphviz"))
+    if (!figure.querySelector("img, object, svg")) missing.push("empty figure");
+  return missing;
+}"""
+
+
+def check_pages(page: Page, base: str, checks: Checks, problems: list[str]) -> int:
+    """Every page: resources, console, and the download link of each program."""
+    pages = sorted(p.name for p in HTML.glob("*.html"))
+    downloads = 0
+    for name in pages:
+        open_page(page, base + name, problems)
+        missing = page.evaluate(MISSING_RESOURCES)
+        checks.check(not problems and not missing,
+                     f"{name}: {'; '.join(problems + missing)}")
+        downloads += check_downloads(page, base + name, checks)
+    checks.check(downloads > 0, "the book has program download links")
+    return len(pages)
+
+
+def check_toc(page: Page, base: str, checks: Checks, problems: list[str]) -> None:
+    open_page(page, base + "index.html", problems)
+    hrefs = page.eval_on_selector_all(".toctree-wrapper a.reference.internal",
+                                      "links => links.map(a => a.href)")
+    checks.check(len(hrefs) > 0, "the table of contents has links")
+    for href in hrefs:
+        url, _, anchor = href.partition("#")
+        open_page(page, url, problems)
+        ok = not problems and page.title() != ""
+        if anchor:
+            ok = ok and page.locator(f'[id="{urllib.parse.unquote(anchor)}"]').count() == 1
+        checks.check(ok, f"table of contents link {href}: {'; '.join(problems)}")
+
+
+def check_search(page: Page, base: str, checks: Checks, problems: list[str]) -> None:
+    open_page(page, f"{base}search.html?q={SEARCH_WORD}", problems)
+    results = page.locator("#search-results ul.search li a")
+    try:
+        results.first.wait_for(timeout=10_000)
+    except Exception:  # no result within the time: the check below fails
+        pass
+    hrefs = [results.nth(i).get_attribute("href") or "" for i in range(results.count())]
+    checks.check(any(h.split("?")[0].split("#")[0] == SEARCH_CHAPTER for h in hrefs),
+                 f"search for {SEARCH_WORD!r} links to {SEARCH_CHAPTER}: got {hrefs}")
+
+
+def clipboard_after_click(page: Page, button) -> str:
+    page.evaluate("navigator.clipboard.writeText('')")
+    button.click()
+    for _ in range(50):
+        text = page.evaluate("navigator.clipboard.readText()")
+        if text:
+            return text
+        time.sleep(0.1)
+    return ""
+
+
+def check_copy_buttons(page: Page, base: str, checks: Checks, problems: list[str]) -> None:
+    open_page(page, base + COPY_CHAPTER, problems)
+    listing = page.locator("div.literal-block-wrapper", has_text=COPY_PROGRAM).first
+    listing.hover()
+    copied = clipboard_after_click(page, listing.locator("button.copybtn"))
+    expected = (ROOT / COPY_PROGRAM).read_text()
+    checks.check(copied.rstrip("\n") == expected.rstrip("\n"),
+                 f"the copy button of {COPY_PROGRAM} copies the program exactly")
+    session = page.locator("div.highlight-console", has_text="$ nc 127.0.0.1 10001").first
+    session.hover()
+    copied = clipboard_after_click(page, session.locator("button.copybtn"))
+    checks.check(copied.splitlines()[-1:] == ["nc 127.0.0.1 10001"] and "$" not in copied,
+                 f"a terminal session's copy button copies only its commands: {copied!r}")
+
+
+def check_downloads(page: Page, url: str, checks: Checks) -> int:
+    """Each program's download link serves the file the caption names."""
+    count = 0
+    for listing in page.locator("div.literal-block-wrapper").all():
+        download = listing.locator("a.program-download")
+        if not download.count():
+            continue
+        href = urllib.parse.urljoin(url, download.get_attribute("href"))
+        name = href.rsplit("/", 1)[-1]
+        named = [text for text in listing.locator(".caption-text code").all_inner_texts()
+                 if text.startswith("code/") and text.endswith("/" + name)]
+        with urllib.request.urlopen(href) as response:
+            served = response.read()
+        count += 1
+        checks.check(len(named) == 1 and served == (ROOT / named[0]).read_bytes(),
+                     f"{url}: the download link {name} serves the file its caption names "
+                     f"({named})")
+    return count
+
+
+def check_dark_theme(page: Page, base: str, checks: Checks, problems: list[str],
+                     screenshots: Path) -> None:
+    open_page(page, base + "02-slow-poetry.html", problems)
+    page.screenshot(path=str(screenshots / "chapter-2-light.png"))
+    page.evaluate("localStorage.setItem('theme', 'dark')")
+    open_page(page, base + "05-transports-protocols-factories.html", problems)
+    theme = page.evaluate("document.body.dataset.theme")
+    background = page.evaluate(
+        "getComputedStyle(document.body).backgroundColor.match(/\\d+/g).slice(0, 3).map(Number)")
+    checks.check(theme == "dark" and sum(background) < 150 and not problems,
+                 f"the dark theme renders dark: theme {theme}, background {background}")
+    page.screenshot(path=str(screenshots / "chapter-5-dark.png"))
+    page.evaluate("localStorage.removeItem('theme')")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--screenshots", type=Path, default=ROOT / "_build" / "screenshots",
+                        help="where to save the screenshots (default: _build/screenshots)")
+    args = parser.parse_args()
+    chromium = find_chromium()
+    if chromium is None:
+        print("browser test: no Chromium installed (Debian: apt-get install chromium); "
+              "not run")
+        print("0 passed, 0 failed, 1 skipped")
+        return 0
+    if not (HTML / "index.html").exists():
+        sys.exit("Build the book first: make html")
+    args.screenshots.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    server, base = serve(HTML)
+    checks, problems = Checks(), []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1200, "height": 900},
+                                          permissions=["clipboard-read", "clipboard-write"])
+            page = context.new_page()
+            watch(page, problems)
+            pages = check_pages(page, base, checks, problems)
+            check_toc(page, base, checks, problems)
+            check_search(page, base, checks, problems)
+            check_copy_buttons(page, base, checks, problems)
+            check_dark_theme(page, base, checks, problems, args.screenshots)
+            browser.close()
+    finally:
+        server.shutdown()
+    print(f"browser test: {pages} pages in {time.monotonic() - started:.1f} s; "
+          f"screenshots in {args.screenshots.relative_to(ROOT)}")
+    print(f"{checks.passed} passed, {checks.failed} failed")
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
