@@ -1,0 +1,191 @@
+"""Chapter 8, exercise 3: a deadline for each whole download.
+
+It is twisted-client-4 with a --deadline: a download that has not ended
+after that many seconds fails at once with a TimeoutError, and the
+factory then hangs up.  The hang-up is a second piece of news about the
+same download (a connection that ends cleanly, or one that is never
+made), and the factory, which has let go of its Deferred, ignores it.
+
+Run it against one or more poetry servers, given as [host:]port:
+
+    python code/solutions/ch08-deadline/get-poetry.py --deadline 2 10001 10002 10003
+"""
+
+import argparse
+import os
+import sys
+import time
+from functools import partial
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectError, ConnectionAborted, ConnectionDone
+from twisted.internet.interfaces import IConnector, IDelayedCall
+from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.python.failure import Failure
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit():
+        raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("addresses", metavar="ADDRESS", nargs="+", type=parse_address,
+                        help="a poetry server's [host:]port")
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help="seconds to wait when a server says nothing (default: 10)")
+    parser.add_argument("--deadline", type=float, default=None,
+                        help="seconds a whole download may take (default: no limit)")
+    return parser.parse_args()
+
+
+def describe(reason: Failure) -> str:
+    """Why a download failed, in a few words: the system's own, when it has some."""
+    error = reason.value
+    if isinstance(error, ConnectError) and error.osError:
+        return os.strerror(error.osError)  # e.g. "Connection refused"
+    return reason.getErrorMessage()
+
+
+class PoetryProtocol(Protocol):
+    """Receives one poem: the bytes a server sends until it closes the connection."""
+
+    factory: "PoetryClientFactory"  # set by the factory that built this protocol
+
+    def connectionMade(self) -> None:
+        self.chunks: list[bytes] = []
+        self.timer = reactor.callLater(self.factory.timeout, self.silence)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.timer.reset(self.factory.timeout)  # the server spoke: wait again from now
+
+    def connectionLost(self, reason: Failure) -> None:
+        if self.timer.active():
+            self.timer.cancel()
+        if reason.check(ConnectionDone):
+            self.factory.poem_finished(b"".join(self.chunks))
+        elif reason.check(ConnectionAborted):  # silence() hung up
+            silent = TimeoutError(f"the server said nothing for {self.factory.timeout:g} seconds")
+            self.factory.poem_failed(Failure(silent))
+        else:
+            self.factory.poem_failed(reason)
+
+    def silence(self) -> None:
+        """The timer went off: the server has said nothing for too long."""
+        self.transport.abortConnection()
+
+
+class PoetryClientFactory(ClientFactory):
+    """Builds the protocol for one download, and fires its Deferred with the outcome."""
+
+    protocol = PoetryProtocol
+
+    connector: IConnector  # set by get_poetry()
+
+    def __init__(self, deferred: Deferred[bytes], timeout: float,
+                 deadline: float | None) -> None:
+        self.deferred: Deferred[bytes] | None = deferred
+        self.timeout = timeout
+        self.deadline = deadline
+        self.clock: IDelayedCall | None = None
+        if deadline is not None:
+            self.clock = reactor.callLater(deadline, self.give_up)
+
+    def poem_finished(self, poem: bytes) -> None:
+        if self.deferred is not None:
+            d, self.deferred = self.deferred, None  # let go of it first: it fires once
+            self.stop_the_clock()
+            d.callback(poem)
+
+    def poem_failed(self, reason: Failure) -> None:
+        if self.deferred is not None:
+            d, self.deferred = self.deferred, None
+            self.stop_the_clock()
+            d.errback(reason)
+
+    def stop_the_clock(self) -> None:
+        if self.clock is not None and self.clock.active():
+            self.clock.cancel()
+
+    def give_up(self) -> None:
+        """The deadline has passed: fail now, then hang up."""
+        late = TimeoutError(f"no whole poem after {self.deadline:g} seconds")
+        self.poem_failed(Failure(late))
+        # Hanging up is news too: a connection being made fails at once, in
+        # clientConnectionFailed(); a connection that is up ends cleanly, and
+        # the protocol calls poem_finished() with half a poem.  Both come too
+        # late, and are ignored.
+        self.connector.disconnect()
+
+    def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
+        self.poem_failed(reason)
+
+
+def get_poetry(host: str, port: int, timeout: float = 10.0,
+               deadline: float | None = None) -> Deferred[bytes]:
+    """Start fetching a poem from host:port, and return a Deferred at once.
+
+    The Deferred fires once: with the poem's bytes, or with a Failure
+    that says why there is no poem, at the latest after deadline seconds.
+    """
+    d: Deferred[bytes] = Deferred()
+    factory = PoetryClientFactory(d, timeout, deadline)
+    factory.connector = reactor.connectTCP(host, port, factory, timeout=timeout)
+    return d
+
+
+def main() -> None:
+    args = parse_args()
+    started = time.monotonic()
+    pending: set[int] = set()
+    poems: dict[int, bytes] = {}
+
+    def got_poem(task: int, address: str, poem: bytes) -> None:
+        print(f"Task {task}: got {len(poem)} bytes of poetry from {address}", file=sys.stderr)
+        poems[task] = poem
+
+    def poem_failed(task: int, address: str, failure: Failure) -> None:
+        if not reactor.running:
+            return  # Ctrl-C: the reactor is shutting down and disconnects everybody
+        print(f"Task {task}: cannot get poetry from {address}: {describe(failure)}",
+              file=sys.stderr)
+
+    def done(task: int, result: None | Failure) -> None | Failure:
+        if reactor.running:  # not Ctrl-C: then the task stays pending, and main() sees it
+            pending.remove(task)
+            if not pending:
+                reactor.stop()
+        return result  # a Failure here is a bug in got_poem() or poem_failed(): pass it on
+
+    for task, (host, port) in enumerate(args.addresses, start=1):
+        pending.add(task)
+        address = f"{host}:{port}"
+        d = get_poetry(host, port, args.timeout, args.deadline)
+        d.addCallbacks(partial(got_poem, task, address), partial(poem_failed, task, address))
+        d.addBoth(partial(done, task))
+
+    reactor.run()  # until done() stops it, or Ctrl-C does
+    if pending:  # the reactor stopped with poems still on their way: Ctrl-C
+        sys.exit(130)
+
+    elapsed = time.monotonic() - started
+    print(f"Got {len(poems)} of {len(args.addresses)} poems in {elapsed:.1f} seconds.",
+          file=sys.stderr)
+    # Decode each poem only once it is whole: a character that takes several
+    # bytes may have been split between two reads.
+    texts = [poems[task].decode("utf-8", errors="replace") for task in sorted(poems)]
+    print("\n".join(texts), end="")
+    sys.exit(1 if len(poems) < len(args.addresses) else 0)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as the reactor does
