@@ -14,7 +14,7 @@ SPHINXOPTS ?= -W --keep-going -n -q
 BUILD  = $(SPHINX) -M $(1) book _build -c . $(SPHINXOPTS)
 
 .DEFAULT_GOAL := help
-.PHONY: help html doctest test spelling serve pdf epub browser-test clean
+.PHONY: help html doctest test spelling serve try pdf epub browser-test clean
 
 help:  ## List the targets
 	@echo "make <target>, where <target> is one of:"
@@ -48,6 +48,9 @@ test: $(STAMP)  ## Run every check: build, doctests, trial tests, spelling, ruff
 serve: $(STAMP)  ## Serve the book on http://127.0.0.1:8000, rebuilt on every change
 	@tools/need html
 	$(BIN)/sphinx-autobuild book _build/html -c . --watch code --host 127.0.0.1 --port 8000
+
+try: $(STAMP)  ## Run a chapter's example with its servers: make try CHAPTER=2
+	@$(BIN)/python tools/try_example.py $(CHAPTER)
 
 pdf: $(STAMP)  ## Build the PDF book (xelatex) in _build/latex
 	@tools/need pdf

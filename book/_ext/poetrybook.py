@@ -10,6 +10,9 @@
   copies the commands without them.
 * ``literalinclude``'s ``:diff:`` names the two files by their paths in the
   repository, not by the absolute paths of the machine that built the book.
+* ``{try-it} N`` renders chapter N's "Try it yourself" box from the table
+  of ``tools/try_example.py``, the launcher behind ``make try``: the
+  terminals to open by hand, and the one command that does it all.
 * Every captioned listing from ``code/`` (but a ``:diff:``) gets a link in
   its caption that downloads the whole program, so a reader can save the
   file as it is.
@@ -18,6 +21,7 @@
 from __future__ import annotations
 
 import doctest
+import importlib.util
 import os
 from difflib import unified_diff
 from pathlib import Path
@@ -26,6 +30,7 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.directives.code import LiteralIncludeReader
+from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,9 +95,48 @@ def _download_links(app: Sphinx, doctree: nodes.document) -> None:
         caption += [nodes.Text(" "), link]
 
 
+def _launcher():
+    """tools/try_example.py, imported by its path."""
+    path = ROOT / "tools" / "try_example.py"
+    spec = importlib.util.spec_from_file_location("try_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class TryIt(SphinxDirective):
+    """``{try-it} N``: how to run chapter N's example, by hand and in one command."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        launcher = _launcher()
+        self.env.note_dependency(str(ROOT / "tools" / "try_example.py"))
+        chapter = int(self.arguments[0])
+        example = launcher.EXAMPLES[chapter]
+        fence = "`" * 3
+        lines = ["Start each server in a terminal of its own (Ctrl-C stops it):", "",
+                 f"{fence}{{code-block}} console"]
+        lines += [f"$ {command}" for command in example.servers]
+        lines += [fence, ""]
+        if example.down:
+            ports = ", ".join(str(port) for port in example.down)
+            lines += [f"Leave port {ports} alone: that server is down.", ""]
+        lines += ["Then, in one more terminal:", "", f"{fence}{{code-block}} console"]
+        lines += [f"$ {command}" for command in example.commands]
+        lines += [fence, "", "Or let the launcher do all of it, servers and clean-up included:",
+                  "", f"{fence}{{code-block}} console", f"$ make try CHAPTER={chapter}",
+                  fence]
+        box = nodes.admonition(classes=["try-it"])
+        box += nodes.title("", "Try it yourself")
+        box += self.parse_text_to_nodes("\n".join(lines))
+        return [box]
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     doctest.OutputChecker.check_output = _check_output_any_order
     LiteralIncludeReader.show_diff = _show_diff
+    app.add_directive("try-it", TryIt)
     app.connect("doctree-read", _terminal_sessions)
     # Before Sphinx's own doctree-read handler (priority 500) collects downloads.
     app.connect("doctree-read", _download_links, priority=400)

@@ -91,10 +91,11 @@ class _Process:
 
     def _read(self) -> None:
         assert self.popen.stdout is not None
-        for raw in self.popen.stdout:
-            with self._changed:
-                self.lines.append(raw.decode("utf-8", errors="replace").rstrip("\n"))
-                self._changed.notify_all()
+        with self.popen.stdout:  # closed at the end of the output
+            for raw in self.popen.stdout:
+                with self._changed:
+                    self.lines.append(raw.decode("utf-8", errors="replace").rstrip("\n"))
+                    self._changed.notify_all()
         with self._changed:
             self._changed.notify_all()
 

@@ -1,0 +1,101 @@
+"""Try a chapter's example in one command: servers, client, and clean-up.
+
+    make try CHAPTER=2             # or: .venv/bin/python tools/try_example.py 2
+    make try                       # lists the chapters
+
+Running a chapter's example by hand takes a terminal for each server and
+one more for the client.  This starts the servers the chapter's example
+needs, on ports the system picks, runs the example against them, prints
+the whole session, and stops everything it started, even on Ctrl-C.  The
+commands it prints are the ones you would type in those terminals (with
+the chapter's ports 10001, 10002, ... standing for the real ones).
+
+The table below is also what each chapter's "Try it yourself" box shows
+(book/_ext/poetrybook.py renders it), so the box and the launcher cannot
+disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
+from terminal import Terminal  # noqa: E402
+
+
+class Example(NamedTuple):
+    """A chapter's example: servers to start, ports that are down, commands to run."""
+
+    title: str
+    servers: tuple[str, ...]
+    commands: tuple[str, ...]
+    down: tuple[int, ...] = ()
+
+
+def slow(port: int, poem: str) -> str:
+    """Chapter 2's slow server, quick enough for a demonstration."""
+    return (f"python code/blocking-server/slowpoetry.py --port {port} --delay 0.1"
+            f" --num-bytes 50 code/poetry/{poem}.txt")
+
+
+THREE_SLOW = (slow(10001, "science"), slow(10002, "ozymandias"), slow(10003, "automne"))
+
+EXAMPLES: dict[int, Example] = {
+    2: Example("the asynchronous client against three slow servers", THREE_SLOW,
+               ("python code/async-client/get-poetry.py 10001 10002 10003",)),
+    4: Example("the client built on the reactor by hand", THREE_SLOW,
+               ("python code/twisted-client-1/get-poetry.py 10001 10002 10003",)),
+    5: Example("the client made of a protocol and a factory", THREE_SLOW,
+               ("python code/twisted-client-2/get-poetry.py 10001 10002 10003",)),
+    6: Example("the client with callbacks and errbacks, one server down", THREE_SLOW[:2],
+               ("python code/twisted-client-3/get-poetry.py 10001 10002 10003",),
+               down=(10003,)),
+    8: Example("the client with Deferreds", THREE_SLOW,
+               ("python code/twisted-client-4/get-poetry.py 10001 10002 10003",)),
+    9: Example("the client with a transformation that may fail", THREE_SLOW,
+               ("python code/twisted-client-5/get-poetry.py 10001 10002 10003",)),
+    10: Example("the fast Twisted server, fetched with chapter 2's client",
+                ("python code/twisted-server-1/fastpoetry.py --port 10001"
+                 " code/poetry/science.txt",
+                 "python code/twisted-server-1/fastpoetry.py --port 10002"
+                 " code/poetry/tyger.txt"),
+                ("python code/async-client/get-poetry.py 10001 10002",)),
+}
+
+
+def run(chapter: int) -> int:
+    """Run one chapter's example; return the exit status of its last command."""
+    example = EXAMPLES[chapter]
+    print(f"# Chapter {chapter}: {example.title}", flush=True)
+    with Terminal() as terminal:
+        for command in example.servers:
+            terminal.server(command)
+        for port in example.down:
+            terminal.nobody(port)  # a port where nothing listens, for sure
+        for command in example.commands:
+            terminal.run(command)
+        status = terminal.last_status
+    return 0 if status is None else status
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("chapter", nargs="?", type=int, choices=sorted(EXAMPLES),
+                        metavar="CHAPTER", help="the chapter whose example to run")
+    parser.add_argument("--list", action="store_true", help="list the chapters and stop")
+    args = parser.parse_args()
+    if args.list or args.chapter is None:
+        for chapter, example in EXAMPLES.items():
+            print(f"{chapter:3}  {example.title}")
+        return 0
+    try:
+        return run(args.chapter)
+    except KeyboardInterrupt:  # the with block has stopped every server
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
