@@ -15,7 +15,6 @@ version = release
 extensions = [
     "myst_parser",
     "sphinx.ext.doctest",
-    "sphinx.ext.extlinks",
     "sphinx.ext.graphviz",
     "sphinx_copybutton",
     "poetrybook",
@@ -39,11 +38,8 @@ numfig = True
 numfig_format = {"figure": "Figure %s", "code-block": "Listing %s", "table": "Table %s"}
 highlight_language = "python"
 
-# Twisted's API reference, linked without fetching anything at build time:
-# {api}`twisted.internet.defer.Deferred`
-extlinks = {
-    "api": ("https://docs.twisted.org/en/stable/api/%s.html", "%s"),
-}
+# Twisted's API reference is linked with the {api} role of book/_ext/poetrybook.py,
+# without fetching anything at build time: {api}`twisted.internet.defer.Deferred`
 
 # Doctests run the example programs through book/_ext/terminal.py.
 doctest_global_setup = "from terminal import Terminal"

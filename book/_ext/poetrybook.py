@@ -10,6 +10,10 @@
   copies the commands without them.
 * ``literalinclude``'s ``:diff:`` names the two files by their paths in the
   repository, not by the absolute paths of the machine that built the book.
+* ``{api}`twisted.internet.defer.Deferred``` links a name to its page in
+  Twisted's published API reference, offline: the name is looked up in the
+  installed Twisted (a name that does not exist is a build warning), and
+  a function or method links to its anchor on its module's or class's page.
 * ``{try-it} N`` renders chapter N's "Try it yourself" box from the table
   of ``tools/try_example.py``, the launcher behind ``make try``: the
   terminals to open by hand, and the one command that does it all.
@@ -21,7 +25,9 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 import importlib.util
+import inspect
 import os
 from difflib import unified_diff
 from pathlib import Path
@@ -31,6 +37,7 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.directives.code import LiteralIncludeReader
 from sphinx.util.docutils import SphinxDirective
+from zope.interface.interface import InterfaceClass
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,6 +102,35 @@ def _download_links(app: Sphinx, doctree: nodes.document) -> None:
         caption += [nodes.Text(" "), link]
 
 
+API_URL = "https://docs.twisted.org/en/stable/api/"
+
+
+def _api_target(name: str) -> str | None:
+    """The API page and anchor of a dotted name, or None if Twisted has no such name."""
+    parts = name.split(".")
+    page, obj = 0, None
+    for i in range(1, len(parts) + 1):
+        dotted = ".".join(parts[:i])
+        try:
+            obj = importlib.import_module(dotted)
+        except ImportError:
+            if obj is None or not hasattr(obj, parts[i - 1]):
+                return None
+            obj = getattr(obj, parts[i - 1])
+        if isinstance(obj, type | InterfaceClass) or inspect.ismodule(obj):
+            page = i  # pydoctor writes a page per module, class and interface
+    anchor = ".".join(parts[page:])
+    return API_URL + ".".join(parts[:page]) + ".html" + (f"#{anchor}" if anchor else "")
+
+
+def _api_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    target = _api_target(text)
+    if target is None:
+        message = inliner.reporter.warning(f"no such name in Twisted: {text}", line=lineno)
+        return [nodes.literal(rawtext, text)], [message]
+    return [nodes.reference(rawtext, "", nodes.literal(text, text), refuri=target)], []
+
+
 def _launcher():
     """tools/try_example.py, imported by its path."""
     path = ROOT / "tools" / "try_example.py"
@@ -137,6 +173,7 @@ def setup(app: Sphinx) -> dict[str, object]:
     doctest.OutputChecker.check_output = _check_output_any_order
     LiteralIncludeReader.show_diff = _show_diff
     app.add_directive("try-it", TryIt)
+    app.add_role("api", _api_role)
     app.connect("doctree-read", _terminal_sessions)
     # Before Sphinx's own doctree-read handler (priority 500) collects downloads.
     app.connect("doctree-read", _download_links, priority=400)
