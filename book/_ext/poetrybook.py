@@ -114,9 +114,12 @@ def _api_target(name: str) -> str | None:
         try:
             obj = importlib.import_module(dotted)
         except ImportError:
-            if obj is None or not hasattr(obj, parts[i - 1]):
+            if isinstance(obj, InterfaceClass) and parts[i - 1] in obj:
+                obj = obj[parts[i - 1]]  # a method or attribute of an interface
+            elif obj is not None and hasattr(obj, parts[i - 1]):
+                obj = getattr(obj, parts[i - 1])
+            else:
                 return None
-            obj = getattr(obj, parts[i - 1])
         if isinstance(obj, type | InterfaceClass) or inspect.ismodule(obj):
             page = i  # pydoctor writes a page per module, class and interface
     anchor = ".".join(parts[page:])
