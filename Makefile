@@ -14,7 +14,7 @@ SPHINXOPTS ?= -W --keep-going -n -q
 BUILD  = $(SPHINX) -M $(1) book _build -c . $(SPHINXOPTS)
 
 .DEFAULT_GOAL := help
-.PHONY: help html doctest test spelling serve try pdf epub browser-test clean
+.PHONY: help html doctest test spelling serve try pdf epub browser-test bench clean
 
 help:  ## List the targets
 	@echo "make <target>, where <target> is one of:"
@@ -66,6 +66,9 @@ epub: $(STAMP)  ## Build the EPUB book in _build/epub
 browser-test: html  ## Open every page of the HTML book in headless Chromium and check it
 	@tools/need browser
 	@$(BIN)/python tools/browser_test.py
+
+bench: $(STAMP)  ## Measure chapter 19's clients and servers (about 3 min); rewrites book/_static/bench
+	$(BIN)/python code/bench/run.py
 
 clean:  ## Remove _build and .venv
 	rm -rf _build $(VENV)

@@ -67,6 +67,12 @@ latex_elements = {"papersize": "a4paper"}
 epub_title = project
 epub_author = author
 epub_show_urls = "no"
+# `make bench` writes its CSV files and plots into book/_static/bench.  The EPUB
+# takes the plots from _images like every figure, and has no media type for CSV
+# or PDF files: leave the folder out of it.
+epub_exclude_files = sorted(
+    f"_static/bench/{path.name}" for path in (ROOT / "book" / "_static" / "bench").glob("*")
+)
 
 spelling_lang = "en_US"
 spelling_word_list_filename = str(ROOT / "book" / "spelling_wordlist.txt")

@@ -63,6 +63,34 @@ EXAMPLES: dict[int, Example] = {
                  "python code/twisted-server-1/fastpoetry.py --port 10002"
                  " code/poetry/tyger.txt"),
                 ("python code/async-client/get-poetry.py 10001 10002",)),
+    11: Example("poems fetched, then transformed by the transformation server",
+                ("python code/twisted-server-2/transformedpoetry.py --port 10001",
+                 slow(10002, "science"), slow(10003, "ozymandias")),
+                ("python code/twisted-client-6/get-poetry.py 10001 10002 10003",)),
+    12: Example("the caching proxy: the second request is answered from its cache",
+                (slow(10001, "science"),
+                 "python code/twisted-server-3/poetry-proxy.py --port 10002 10001"),
+                ("python code/twisted-client-4/get-poetry.py 10002",
+                 "python code/twisted-client-4/get-poetry.py 10002")),
+    15: Example("the client written with inline callbacks", THREE_SLOW,
+                ("python code/inline-callbacks/get-poetry.py 10001 10002 10003",)),
+    16: Example("the client that waits for all its downloads with a DeferredList",
+                THREE_SLOW,
+                ("python code/deferred-list/get-poetry.py 10001 10002 10003",)),
+    17: Example("the proxy that cancels the download of a client who hangs up",
+                (slow(10001, "science"),
+                 "python code/twisted-server-4/poetry-proxy.py --port 10002 10001"),
+                ("nc -z 127.0.0.1 10002",
+                 "python code/twisted-client-4/get-poetry.py 10002")),
+    18: Example("the async/await client, against slow servers and an endpoint server",
+                (slow(10001, "science"), slow(10002, "ozymandias"),
+                 "python code/async-await/fastpoetry.py --port 10003 code/poetry/tyger.txt"),
+                ("python code/async-await/get-poetry-react.py 10001 10002 10003",)),
+    19: Example("a thousand clients at once on one Twisted slow server",
+                ("python code/bench/twisted-slowpoetry.py --port 10001 --delay 0.1"
+                 " --num-bytes 50 code/poetry/science.txt",),
+                ("python code/bench/load.py --clients 1000 --poem code/poetry/science.txt"
+                 " 10001",)),
 }
 
 

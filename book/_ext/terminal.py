@@ -253,6 +253,30 @@ class Terminal:
         self._map(real, shown_port)
         return real
 
+    def port_in_file(self, path: str, shown_port: int,
+                     timeout: float = SERVER_START_TIMEOUT) -> None:
+        """Show the port that a daemon names in its log file as ``shown_port``.
+
+        A daemon prints nothing where it was started: it names its address
+        (``127.0.0.1:PORT``) in its log.  Wait until the file at ``path``,
+        relative to the repository's root, names one, and from then on show
+        that port as ``shown_port``, as :meth:`server` does with the first
+        line of a server.  Prints nothing.
+        """
+        file = ROOT / path
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                match = ADDRESS.search(file.read_text(errors="replace"))
+            except FileNotFoundError:
+                match = None
+            if match:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{path} never named an address")
+            time.sleep(0.02)  # poll the file until the daemon has written it
+        self._map(int(match.group(1)), shown_port)
+
     # -- programs ---------------------------------------------------------
 
     def server(self, command: str) -> Server:

@@ -1,0 +1,393 @@
+"""Chapter 14: the fast poetry server as a twistd service, .tac and plugin, and a solution."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from twisted.application import service
+from twisted.application.service import IServiceMaker
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.protocol import Protocol
+from twisted.logger import formatEvent, globalLogPublisher
+from twisted.plugin import IPlugin
+from twisted.python import usage
+from twisted.trial import unittest
+from zope.interface.verify import verifyObject
+
+from tests.programs import CODE, ROOT, environment, load_program
+
+DAEMON = CODE / "twisted-server-daemon"
+TAC = DAEMON / "fastpoetry.tac"
+PLUGIN = "twisted-server-daemon/twisted/plugins/fastpoetry_plugin.py"
+SOLUTION = CODE / "solutions" / "ch14-several-poems"
+SOLUTION_PLUGIN = "solutions/ch14-several-poems/twisted/plugins/poems_plugin.py"
+TWISTD = str(Path(sys.executable).with_name("twistd"))
+SCIENCE = Path("code/poetry/science.txt")  # relative to ROOT, as the chapter types it
+POEMS = {name: (CODE / "poetry" / f"{name}.txt").read_bytes()
+         for name in ("science", "tyger", "ozymandias")}
+
+# The .tac and the plugins import `fastpoetry`, as PYTHONPATH lets them in the chapter.
+if str(DAEMON) not in sys.path:
+    sys.path.append(str(DAEMON))
+import fastpoetry  # noqa: E402
+
+
+class Collect(Protocol):
+    """A poetry client: collect the bytes, fire `done` with them at the end."""
+
+    def __init__(self) -> None:
+        self.received = b""
+        self.done: Deferred[bytes] = Deferred()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += data
+
+    def connectionLost(self, reason) -> None:
+        self.done.callback(self.received)
+
+
+@inlineCallbacks
+def get_poem(port: int):
+    """Fetch a poem with Twisted, in the test's own reactor."""
+    protocol = yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), Collect())
+    poem = yield protocol.done
+    return poem
+
+
+def fetch(port: int, timeout: float = 10) -> bytes:
+    """Fetch a poem with a blocking socket, from a server in another process."""
+    with socket.create_connection(("127.0.0.1", port), timeout) as sock:
+        received = b""
+        while data := sock.recv(65536):
+            received += data
+    return received
+
+
+def capture_log(test) -> list[str]:
+    """Collect the text of every log event until the test ends."""
+    lines: list[str] = []
+
+    def observer(event):
+        lines.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observer)
+    test.addCleanup(globalLogPublisher.removeObserver, observer)
+    return lines
+
+
+class PoetryServiceTests(unittest.TestCase):
+    """The service on a real port 0, in trial's reactor."""
+
+    @inlineCallbacks
+    def test_start_listens_and_logs_the_address_stop_closes_the_port(self):
+        log = capture_log(self)
+        poetry = fastpoetry.PoetryService(CODE / "poetry" / "science.txt")
+        self.assertFalse(poetry.running)
+        poetry.startService()
+        self.addCleanup(poetry.stopService)
+        self.assertTrue(poetry.running)
+        address = poetry.listening.getHost()
+        self.assertEqual(address.host, "127.0.0.1")
+        self.assertIn(f"Serving {CODE / 'poetry' / 'science.txt'} on 127.0.0.1:{address.port}.",
+                      log)
+        poem = yield get_poem(address.port)
+        self.assertEqual(poem, POEMS["science"])
+        self.assertIn("Connection 1 from 127.0.0.1.", log)
+
+        stopped = poetry.stopService()
+        self.assertIsInstance(stopped, Deferred)
+        yield stopped
+        self.assertFalse(poetry.running)
+        self.assertIsNone(poetry.listening)
+        with self.assertRaises(ConnectionRefusedError):
+            yield get_poem(address.port)
+
+    def test_a_missing_poem_stops_the_start(self):
+        poetry = fastpoetry.PoetryService(CODE / "poetry" / "no-such-poem.txt")
+        self.assertRaises(FileNotFoundError, poetry.startService)
+        self.assertFalse(poetry.running)
+        self.assertIsNone(poetry.listening)
+        self.assertIsNone(poetry.stopService())  # nothing to stop
+
+    @inlineCallbacks
+    def test_started_and_stopped_by_its_parent(self):
+        application = service.Application("fastpoetry")
+        poetry = fastpoetry.PoetryService(CODE / "poetry" / "tyger.txt")
+        poetry.setName("poetry")
+        poetry.setServiceParent(application)
+        top = service.IServiceCollection(application)
+        self.assertIs(top.getServiceNamed("poetry"), poetry)
+        self.assertEqual(service.IService(application).name, "fastpoetry")
+        service.IService(application).startService()
+        self.assertTrue(poetry.running)
+        poem = yield get_poem(poetry.listening.getHost().port)
+        self.assertEqual(poem, POEMS["tyger"])
+        yield service.IService(application).stopService()
+        self.assertFalse(poetry.running)
+        self.assertIsNone(poetry.listening)
+
+
+class TacTests(unittest.TestCase):
+    """The .tac, loaded as twistd loads it."""
+
+    def load(self, **variables: str):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("POETRY_")}
+        self.patch(os, "environ", {**env, **variables})
+        return service.loadApplication(str(TAC), "python")
+
+    def test_defaults(self):
+        application = self.load()
+        self.assertEqual(service.IService(application).name, "fastpoetry")
+        poetry = service.IServiceCollection(application).getServiceNamed("poetry")
+        self.assertIsInstance(poetry, fastpoetry.PoetryService)
+        self.assertEqual((poetry.poem, poetry.port, poetry.iface), (SCIENCE, 0, "127.0.0.1"))
+        self.assertFalse(poetry.running)  # loading starts nothing
+
+    def test_settings_from_the_environment(self):
+        application = self.load(POETRY_FILE="code/poetry/tyger.txt", POETRY_PORT="10001")
+        poetry = service.IServiceCollection(application).getServiceNamed("poetry")
+        self.assertEqual((poetry.poem, poetry.port), (Path("code/poetry/tyger.txt"), 10001))
+
+
+class PluginTests(unittest.TestCase):
+    """The plugin's options and makeService, without twistd."""
+
+    def setUp(self):
+        self.plugin = load_program(PLUGIN)
+
+    def parse(self, *args: str):
+        options = self.plugin.Options()
+        options.parseOptions(list(args))
+        return options
+
+    def test_the_same_command_line_as_chapter_10(self):
+        options = self.parse("--port", "10001", "code/poetry/science.txt")
+        self.assertEqual(options["port"], 10001)
+        self.assertEqual(options["iface"], "127.0.0.1")
+        self.assertEqual(options["poem"], SCIENCE)
+        self.assertEqual(self.parse("code/poetry/science.txt")["port"], 0)
+
+    def test_usage_errors(self):
+        for args in ([], ["a.txt", "b.txt"], ["--port", "ten", "a.txt"]):
+            self.assertRaises(usage.UsageError, self.parse, *args)
+
+    def test_make_service(self):
+        maker = self.plugin.serviceMaker
+        self.assertTrue(verifyObject(IServiceMaker, maker))
+        self.assertTrue(IPlugin.providedBy(maker))
+        self.assertEqual(maker.tapname, "fastpoetry")
+        options = self.parse("--port", "10002", "--iface", "127.0.0.2", "code/poetry/tyger.txt")
+        poetry = maker.makeService(options)
+        self.assertIsInstance(poetry, fastpoetry.PoetryService)
+        self.assertEqual(poetry.name, "poetry")
+        self.assertEqual((poetry.poem, poetry.port, poetry.iface),
+                         (Path("code/poetry/tyger.txt"), 10002, "127.0.0.2"))
+        self.assertFalse(poetry.running)
+
+
+# -- twistd itself, as a process ---------------------------------------------
+
+
+def twistd(*args: str, path: Path | str = DAEMON, **popen) -> subprocess.Popen:
+    """Run twistd from the repository's top folder, with `path` on PYTHONPATH."""
+    env = environment()
+    env["PYTHONPATH"] = str(path)
+    return subprocess.Popen([TWISTD, *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, **popen)
+
+
+def wait_until(condition, timeout: float = 10, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+class TwistdTests(unittest.TestCase):
+    """The .tac and the plugin run by twistd: foreground, daemon, errors."""
+
+    def setUp(self):
+        self.folder = Path(self.mktemp()).resolve()
+        self.folder.mkdir()
+        self.pidfile = self.folder / "twistd.pid"
+        self.logfile = self.folder / "twistd.log"
+        self.addCleanup(self.kill_daemon)
+
+    def kill_daemon(self):
+        """Whatever happened, leave no daemon behind."""
+        try:
+            pid = int(self.pidfile.read_text())
+        except (OSError, ValueError):
+            return
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def log(self) -> str:
+        return self.logfile.read_text() if self.logfile.exists() else ""
+
+    def port_in_log(self) -> int:
+        wait_until(lambda: "Serving" in self.log(), what="the address in the log")
+        return int(re.search(r"127\.0\.0\.1:(\d+)", self.log()).group(1))
+
+    def start_daemon(self, *args: str, path: Path = DAEMON, env: dict | None = None):
+        process = twistd("--pidfile", str(self.pidfile), "--logfile", str(self.logfile),
+                         *args, path=path)
+        out, err = process.communicate(timeout=20)
+        return process.returncode, out, err
+
+    def stop_daemon(self) -> list[str]:
+        """SIGTERM, as `kill $(cat twistd.pid)`; return the log's messages.
+
+        A client sees the end of the poem as soon as the server closes the
+        connection, a moment before the server logs that it did: wait for
+        that line first, or it could come after "Received SIGTERM".
+        """
+        wait_until(lambda: ": sent " in self.log().splitlines()[-1], what="the last send")
+        os.kill(int(self.pidfile.read_text()), signal.SIGTERM)
+        wait_until(lambda: not self.pidfile.exists() and "Server Shut Down." in self.log(),
+                   what="the daemon to stop and remove its pid file")
+        return [line.split(" ", 2)[2] for line in self.log().splitlines()]
+
+    def test_the_tac_as_a_daemon(self):
+        status, out, err = self.start_daemon("-y", str(TAC.relative_to(ROOT)))
+        # twistd's first process returns once the daemon has started its services.
+        self.assertEqual((status, out, err), (0, "", ""))
+        pid = int(self.pidfile.read_text())
+        os.kill(pid, 0)  # it is running
+        port = self.port_in_log()
+        self.assertEqual(fetch(port), POEMS["science"])
+        messages = self.stop_daemon()
+        self.assertNotIn("Traceback", self.log())
+        self.assertEqual(messages[:2], ["Loading code/twisted-server-daemon/fastpoetry.tac...",
+                                        "Loaded."])
+        self.assertEqual(messages[4:], [
+            f"PoetryFactory starting on {port}",
+            f"Serving code/poetry/science.txt on 127.0.0.1:{port}.",
+            "Connection 1 from 127.0.0.1.",
+            "Connection 1: sent 673 bytes.",
+            "Received SIGTERM, shutting down.",
+            f"(TCP Port {port} Closed)",
+            "Main loop terminated.",
+            "Server Shut Down.",
+        ])
+
+    def test_the_plugin_as_a_daemon(self):
+        status, out, err = self.start_daemon("fastpoetry", "code/poetry/ozymandias.txt")
+        self.assertEqual((status, out, err), (0, "", ""))
+        port = self.port_in_log()
+        self.assertEqual(fetch(port), POEMS["ozymandias"])
+        self.assertEqual(fetch(port), POEMS["ozymandias"])
+        messages = self.stop_daemon()
+        self.assertIn("Connection 2: sent 676 bytes.", messages)
+        self.assertNotIn("Traceback", self.log())
+
+    def test_a_daemon_that_cannot_start_says_so(self):
+        status, out, err = self.start_daemon("fastpoetry", "code/poetry/no-such-poem.txt")
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err.splitlines(), [
+            "An error has occurred: b\"FileNotFoundError: [Errno 2] No such file or directory:"
+            " 'code/poetry/no-such-poem.txt'\"",
+            "Please look at log file for more information.",
+        ])
+        # The first process reports as soon as the daemon says it failed; the
+        # daemon then removes its pid file and logs the traceback.
+        wait_until(lambda: not self.pidfile.exists(), what="the pid file to go")
+        wait_until(lambda: "FileNotFoundError" in self.log(), what="the traceback in the log")
+
+    def test_the_plugin_in_the_foreground_stops_on_ctrl_c(self):
+        process = twistd("-n", "-l", "-", "--pidfile", str(self.pidfile),
+                         "fastpoetry", "code/poetry/science.txt")
+        self.addCleanup(lambda: process.poll() is None and os.killpg(process.pid, 9))
+        lines = []
+        while "Serving" not in (line := process.stdout.readline()):
+            self.assertTrue(line, f"no address in: {lines}")
+            lines.append(line)
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
+        self.assertEqual(fetch(port), POEMS["science"])
+        self.assertTrue(self.pidfile.exists())  # -n writes a pid file too
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+        # twistd stops cleanly, then ends itself with the signal it got, as
+        # a program killed by Ctrl-C would.
+        self.assertEqual(process.returncode, -signal.SIGINT)
+        self.assertEqual(err, "")
+        self.assertNotIn("Traceback", out)
+        self.assertIn("Received SIGINT, shutting down.", out)
+        self.assertTrue(out.endswith("Server Shut Down.\n"), out)
+        self.assertFalse(self.pidfile.exists())
+
+    def test_the_plugin_is_found_on_the_python_path(self):
+        process = twistd("--help")
+        out, err = process.communicate(timeout=20)
+        self.assertEqual((process.returncode, err), (0, ""))
+        self.assertRegex(out, r"\n +fastpoetry +A fast poetry server\.\n")
+        process = twistd("--help", path=CODE)  # a folder without twisted/plugins
+        out, err = process.communicate(timeout=20)
+        self.assertNotIn("fastpoetry", out)
+
+
+class SeveralPoemsTests(unittest.TestCase):
+    """Exercise 1: several poems from one twistd, one port and one named service each."""
+
+    def setUp(self):
+        self.plugin = load_program(SOLUTION_PLUGIN)
+
+    def parse(self, *args: str):
+        options = self.plugin.Options()
+        options.parseOptions(list(args))
+        return options
+
+    def test_options(self):
+        options = self.parse("code/poetry/science.txt", "code/poetry/tyger.txt")
+        self.assertEqual(options["poems"], [SCIENCE, Path("code/poetry/tyger.txt")])
+        self.assertRaises(usage.UsageError, self.parse)
+        self.assertRaises(usage.UsageError, self.parse, "a/science.txt", "b/science.txt")
+
+    @inlineCallbacks
+    def test_one_named_service_per_poem(self):
+        self.assertTrue(verifyObject(IServiceMaker, self.plugin.serviceMaker))
+        options = self.parse(str(CODE / "poetry" / "science.txt"),
+                             str(CODE / "poetry" / "tyger.txt"))
+        poems = self.plugin.serviceMaker.makeService(options)
+        self.assertIsInstance(poems, service.MultiService)
+        self.assertEqual([child.name for child in poems], ["science", "tyger"])
+        poems.startService()
+        self.addCleanup(poems.stopService)
+        for name in ("science", "tyger"):
+            child = poems.getServiceNamed(name)
+            self.assertTrue(child.running)
+            poem = yield get_poem(child.listening.getHost().port)
+            self.assertEqual(poem, POEMS[name])
+        yield poems.stopService()
+        self.assertFalse(any(child.running for child in poems))
+
+    def test_the_plugin_in_twistd(self):
+        process = twistd("-n", "-l", "-", "--pidfile", "", "poems",
+                         "code/poetry/science.txt", "code/poetry/ozymandias.txt",
+                         path=f"{DAEMON}{os.pathsep}{SOLUTION}")
+        self.addCleanup(lambda: process.poll() is None and os.killpg(process.pid, 9))
+        ports = []
+        while len(ports) < 2:
+            line = process.stdout.readline()
+            self.assertTrue(line, "twistd ended before serving both poems")
+            if "Serving" in line:
+                ports.append(int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1)))
+        self.assertEqual([fetch(port) for port in ports],
+                         [POEMS["science"], POEMS["ozymandias"]])
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+        self.assertEqual(err, "")
+        self.assertNotIn("Traceback", out)
+        self.assertIn("Server Shut Down.", out)
