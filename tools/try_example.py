@@ -72,6 +72,10 @@ EXAMPLES: dict[int, Example] = {
                  "python code/twisted-server-3/poetry-proxy.py --port 10002 10001"),
                 ("python code/twisted-client-4/get-poetry.py 10002",
                  "python code/twisted-client-4/get-poetry.py 10002")),
+    14: Example("the poetry server as a twistd plugin, in the foreground",
+                ("PYTHONPATH=code/twisted-server-daemon twistd -n fastpoetry --port 10001"
+                 " code/poetry/science.txt",),
+                ("python code/async-client/get-poetry.py 10001",)),
     15: Example("the client written with inline callbacks", THREE_SLOW,
                 ("python code/inline-callbacks/get-poetry.py 10001 10002 10003",)),
     16: Example("the client that waits for all its downloads with a DeferredList",

@@ -149,6 +149,7 @@ class Server:
         self.process = process
         self.port = port
         self.shown_port = shown_port
+        self.shown_lines = 1  # lines shown when it started: up to its address
         self.status: int | None = None
 
 
@@ -280,11 +281,13 @@ class Terminal:
     # -- programs ---------------------------------------------------------
 
     def server(self, command: str) -> Server:
-        """Start a server and show its command and first line.
+        """Start a server and show its command and its first line.
 
         ``command`` is what the reader types, with ``--port N`` giving the
         chapter's port.  It runs with ``--port 0`` instead, and the port the
-        server names in its first line is shown as N from then on.
+        server names in its first line is shown as N from then on.  (A
+        server that logs other lines before its address, such as twistd,
+        has every line up to the address shown.)
         """
         match = re.search(r"--port[ =](\d+)", command)
         if not match:
@@ -293,18 +296,22 @@ class Terminal:
         real_command = command[: match.start()] + "--port 0" + command[match.end() :]
         process = _Process(self._real_argv(real_command))
         print(f"$ {command}")
-        line = process.first_line(SERVER_START_TIMEOUT)
-        if line is None or not ADDRESS.search(line):
+        process.wait_for_text("127.0.0.1:", SERVER_START_TIMEOUT)
+        named = [i for i, line in enumerate(process.lines) if ADDRESS.search(line)]
+        if not named:
             process.interrupt()
             if process.wait(STOP_TIMEOUT) is None:
                 process.kill()
             print("\n".join(process.lines))
             raise RuntimeError(f"the server did not name its address: {command}")
-        real = int(ADDRESS.search(line).group(1))
+        first = process.lines[: named[0] + 1]  # the book's servers name it on line 1
+        real = int(ADDRESS.search(first[-1]).group(1))
         self._map(real, shown_port)
         server = Server(process, real, shown_port)
+        server.shown_lines = len(first)
         self._servers.append(server)
-        print(self.shown(line))
+        for line in first:
+            print(self.shown(line))
         return server
 
     def run(
@@ -405,7 +412,7 @@ class Terminal:
             process.kill()
         if show:
             print(f"[the terminal of the server on port {server.shown_port}]")
-            for line in process.lines[1:]:
+            for line in process.lines[server.shown_lines:]:
                 print(self.shown(line))
             print("^C")
         clean = server.status is not None and not any(
