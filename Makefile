@@ -18,7 +18,8 @@ BUILD  = $(SPHINX) -M $(1) book _build -c . $(SPHINXOPTS)
 
 help:  ## List the targets
 	@echo "make <target>, where <target> is one of:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 12
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /\1\t/' \
+		| awk -F'\t' '{ printf "  %-14s%s\n", $$1, $$2 }'
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Twisted Poetry needs Python 3.11 or newer; set PYTHON=python3.x")'
