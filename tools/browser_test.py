@@ -168,10 +168,10 @@ def check_copy_buttons(page: Page, base: str, checks: Checks, problems: list[str
     expected = (ROOT / COPY_PROGRAM).read_text()
     checks.check(copied.rstrip("\n") == expected.rstrip("\n"),
                  f"the copy button of {COPY_PROGRAM} copies the program exactly")
-    session = page.locator("div.highlight-console", has_text="$ nc 127.0.0.1 10001").first
+    session = page.locator("div.highlight-console", has_text="$ nc -d 127.0.0.1 10001").first
     session.hover()
     copied = clipboard_after_click(page, session.locator("button.copybtn"))
-    checks.check(copied.splitlines()[-1:] == ["nc 127.0.0.1 10001"] and "$" not in copied,
+    checks.check(copied.splitlines()[-1:] == ["nc -d 127.0.0.1 10001"] and "$" not in copied,
                  f"a terminal session's copy button copies only its commands: {copied!r}")
 
 

@@ -30,12 +30,16 @@ starts a server also checks that Ctrl-C stops it without a traceback.
 
 from __future__ import annotations
 
+import codecs
+import fcntl
 import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from pathlib import Path
@@ -56,48 +60,81 @@ ADDRESS = re.compile(r"127\.0\.0\.1:(\d+)")
 
 
 def _environment() -> dict[str, str]:
-    """The environment the examples run in: unbuffered, and strict about warnings.
+    """The environment of a reader's shell, strict about warnings.
 
-    Output is unbuffered so that standard output and standard error
-    interleave as they would on a terminal.  Any warning becomes an error
-    and Python's development mode is on, so a deprecated call or an
-    unclosed socket shows up in the output and fails the doctest.
+    Nothing makes output unbuffered: a program's output reaches the
+    terminal when the program sends it, as it does for a reader.  (Python
+    flushes each line written to a terminal; a program whose output goes
+    to a pipe or a file must flush for itself.)  Any warning becomes an
+    error and Python's development mode is on, so a deprecated call or an
+    unclosed socket shows up in the output and fails the doctest; neither
+    changes the output of a correct program.
     """
-    env = dict(os.environ)
-    env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8",
-               PYTHONDEVMODE="1", PYTHONWARNINGS="error")
-    env.pop("PYTHONPATH", None)
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("PYTHON", "LC_")) and name not in ("COLUMNS", "LINES")}
+    env.update(PYTHONDEVMODE="1", PYTHONWARNINGS="error", TERM="xterm-256color",
+               LANG="C.UTF-8")
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env
 
 
-class _Process:
-    """A running program whose combined output is collected by a thread."""
+ROWS, COLUMNS = 24, 80
+"""The size of every terminal the helper opens."""
 
-    def __init__(self, argv: list[str]) -> None:
+CTRL_C = b"\x03"
+"""The byte the keyboard sends for Ctrl-C."""
+
+_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+"""A terminal control sequence (colour, cursor): not text a reader sees."""
+
+
+class _Process:
+    """A command running in a terminal of its own, its output collected by a thread.
+
+    The command runs through bash in a new session whose controlling
+    terminal is a fresh pseudo-terminal: its standard input, output and
+    error are that terminal, as in a reader's shell.  Nobody types on it,
+    so a program that reads the keyboard waits, as it would for a reader
+    who types nothing.  Ctrl-C is the byte a keyboard sends: the terminal
+    turns it into SIGINT for the programs in the foreground and echoes
+    ``^C`` where it was pressed.
+    """
+
+    def __init__(self, command: str) -> None:
         self.lines: list[str] = []
         self._changed = threading.Condition()
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=_environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # our Ctrl-C goes to it alone
-        )
+        self._terminal, child_side = os.openpty()
+        fcntl.ioctl(child_side, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+        try:
+            # setsid --ctty: a new session, with this terminal as its own.
+            self.popen = subprocess.Popen(
+                ["setsid", "--ctty", "bash", "-c", command],
+                cwd=ROOT, env=_environment(),
+                stdin=child_side, stdout=child_side, stderr=child_side,
+            )
+        finally:
+            os.close(child_side)  # the program holds it now; its end is our end of file
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
-        assert self.popen.stdout is not None
-        with self.popen.stdout:  # closed at the end of the output
-            for raw in self.popen.stdout:
-                with self._changed:
-                    self.lines.append(raw.decode("utf-8", errors="replace").rstrip("\n"))
-                    self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        partial = ""
+        while True:
+            try:
+                data = os.read(self._terminal, 65536)
+            except OSError:  # EIO: every program on the terminal has closed it
+                data = b""
+            text = decoder.decode(data, final=not data)
+            *complete, partial = (partial + text).split("\n")
+            if not data and partial:
+                complete.append(partial)
+            with self._changed:
+                self.lines.extend(_screen_lines(complete))
+                self._changed.notify_all()
+            if not data:
+                break
+        os.close(self._terminal)
 
     def first_line(self, timeout: float) -> str | None:
         """Wait for the first line of output; None if none came in time."""
@@ -122,9 +159,12 @@ class _Process:
             return True
 
     def interrupt(self) -> None:
-        """Press Ctrl-C: send SIGINT to the program's process group."""
+        """Press Ctrl-C on the program's terminal."""
         if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGINT)
+            try:
+                os.write(self._terminal, CTRL_C)
+            except OSError:  # the terminal is gone: so is everything on it
+                pass
 
     def wait(self, timeout: float) -> int | None:
         """Wait for the exit status; None if it is still running."""
@@ -135,11 +175,33 @@ class _Process:
         self._reader.join(STOP_TIMEOUT)
         return status
 
-    def kill(self) -> None:
+    def signal(self, number: int) -> None:
+        """Send a signal to the program's process group, as ``kill`` does."""
         if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGKILL)
+            os.killpg(self.popen.pid, number)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
         self.popen.wait()
         self._reader.join(STOP_TIMEOUT)
+
+
+def _screen_lines(raw_lines: list[str]) -> list[str]:
+    """The lines as a reader's screen shows them.
+
+    The terminal ends each line with a carriage return and a newline; the
+    ``^C`` that it echoes where Ctrl-C was pressed ends its line here,
+    since a reader's shell would show what the program printed next on a
+    line of its own.
+    """
+    lines = []
+    for raw in raw_lines:
+        line = _ESCAPE.sub("", raw).rstrip("\r")
+        while "^C" in line and not line.endswith("^C"):
+            head, _, line = line.partition("^C")
+            lines.append(head + "^C")
+        lines.append(line)
+    return lines
 
 
 class Server:
@@ -215,8 +277,8 @@ class Terminal:
             text = re.sub(rf"(?<!\d){real}(?!\d)", str(shown), text)
         return text
 
-    def _real_argv(self, command: str) -> list[str]:
-        """The command, with the chapter's ports made real, run by bash.
+    def _start(self, command: str) -> _Process:
+        """Start the command, with the chapter's ports made real, in a terminal.
 
         bash runs the command as the reader would type it, pipes and
         redirections included; ``python`` is the Python running the
@@ -224,7 +286,7 @@ class Terminal:
         """
         for shown, real in self._shown_to_real.items():
             command = re.sub(rf"(?<![\d.]){shown}(?![\d.])", str(real), command)
-        return ["bash", "-c", command]
+        return _Process(command)
 
     def nobody(self, shown_port: int) -> int:
         """Reserve a port where nothing listens, shown as ``shown_port``.
@@ -294,7 +356,7 @@ class Terminal:
             raise ValueError(f"a server needs --port in the example: {command}")
         shown_port = int(match.group(1))
         real_command = command[: match.start()] + "--port 0" + command[match.end() :]
-        process = _Process(self._real_argv(real_command))
+        process = self._start(real_command)
         print(f"$ {command}")
         process.wait_for_text("127.0.0.1:", SERVER_START_TIMEOUT)
         named = [i for i, line in enumerate(process.lines) if ADDRESS.search(line)]
@@ -332,7 +394,7 @@ class Terminal:
         """
         print(f"$ {command}")
         started = time.monotonic()
-        process = _Process(self._real_argv(command))
+        process = self._start(command)
         if interrupt_after is not None:
             # Start the clock when the program first says something, if it
             # does: a slow start must not get Ctrl-C before the program is
@@ -350,14 +412,12 @@ class Terminal:
             process.kill()
         for line in process.lines:
             print(self.shown(line))
-        if interrupted:
-            if interrupt_after is None:
-                print(f"[still running after {timeout:g} s: a hung example]")
-            elif status is None:
-                print("[Ctrl-C did not stop it]")
-            else:
-                print("^C")
-        self.last_status = status
+        if interrupted and interrupt_after is None:
+            print(f"[still running after {timeout:g} s: a hung example]")
+        elif interrupted and status is None:
+            print("[Ctrl-C did not stop it]")
+        # As a shell reports it: 128 + N for a program ended by signal N.
+        self.last_status = None if status is None else status if status >= 0 else 128 - status
         return elapsed
 
     def background(self, command: str) -> int:
@@ -368,15 +428,14 @@ class Terminal:
         output would land wherever the other commands' output happens to be.
         """
         print(f"$ {command} &")
-        self._jobs.append(_Process(self._real_argv(command)))
+        self._jobs.append(self._start(command))
         return len(self._jobs)
 
     def kill(self, job: int) -> None:
         """End a background job, as ``kill %N`` does, and check it printed nothing."""
         print(f"$ kill %{job}")
         process = self._jobs[job - 1]
-        if process.popen.poll() is None:
-            os.killpg(process.popen.pid, signal.SIGTERM)
+        process.signal(signal.SIGTERM)
         if process.wait(STOP_TIMEOUT) is None:
             process.kill()
         for line in process.lines:
@@ -400,7 +459,9 @@ class Terminal:
     def stop(self, server: Server) -> None:
         """Press Ctrl-C in a server's terminal, and show what it printed.
 
-        Shows the server's output after its first line, then ``^C``.
+        Shows the server's output after its first line: what it printed
+        before Ctrl-C, the ``^C`` its terminal echoed, and what it printed
+        as it stopped.
         """
         self._stop(server, show=True)
 
@@ -414,7 +475,6 @@ class Terminal:
             print(f"[the terminal of the server on port {server.shown_port}]")
             for line in process.lines[server.shown_lines:]:
                 print(self.shown(line))
-            print("^C")
         clean = server.status is not None and not any(
             "Traceback" in line for line in process.lines
         )

@@ -9,7 +9,7 @@ have not changed.
 Run it, then fetch the poem with netcat or any poetry client:
 
     python code/async-await/fastpoetry.py --port 10001 code/poetry/science.txt
-    nc 127.0.0.1 10001
+    nc -d 127.0.0.1 10001
 """
 
 import argparse

@@ -9,7 +9,7 @@ thousand clients wait about as long as one.
 Run it, then fetch the poem with netcat, or load it with load.py:
 
     python code/bench/twisted-slowpoetry.py --port 10001 code/poetry/science.txt
-    nc 127.0.0.1 10001
+    nc -d 127.0.0.1 10001
 """
 
 import argparse

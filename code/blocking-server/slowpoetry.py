@@ -8,7 +8,7 @@ client, everyone else waits in the queue: that is what blocking means.
 Run it, then fetch the poem with netcat or a client from chapter 2:
 
     python code/blocking-server/slowpoetry.py --port 10001 code/poetry/science.txt
-    nc 127.0.0.1 10001
+    nc -d 127.0.0.1 10001
 """
 
 import argparse

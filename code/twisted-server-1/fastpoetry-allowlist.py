@@ -13,7 +13,7 @@ Linux all of 127.0.0.0/8 is loopback, and -s chooses the source address):
 
     python code/twisted-server-1/fastpoetry-allowlist.py --port 10001 --allow 127.0.0.2 \
         code/poetry/science.txt
-    nc -s 127.0.0.2 127.0.0.1 10001
+    nc -d -s 127.0.0.2 127.0.0.1 10001
 """
 
 import argparse

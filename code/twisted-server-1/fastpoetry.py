@@ -8,7 +8,7 @@ gets a protocol instance (and a transport) of its own.
 Run it, then fetch the poem with netcat or a client from chapter 2:
 
     python code/twisted-server-1/fastpoetry.py --port 10001 code/poetry/science.txt
-    nc 127.0.0.1 10001
+    nc -d 127.0.0.1 10001
 """
 
 import argparse

@@ -13,8 +13,8 @@ Run a poetry server, the proxy in front of it, and fetch twice:
 
     python code/blocking-server/slowpoetry.py --port 10001 code/poetry/science.txt
     python code/twisted-server-3/poetry-proxy.py --port 10002 10001
-    nc 127.0.0.1 10002
-    nc 127.0.0.1 10002
+    nc -d 127.0.0.1 10002
+    nc -d 127.0.0.1 10002
 """
 
 import argparse

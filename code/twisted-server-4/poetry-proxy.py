@@ -12,7 +12,7 @@ hangs up before the poem has come (Ctrl-C stops nc):
 
     python code/blocking-server/slowpoetry.py --port 10001 code/poetry/science.txt
     python code/twisted-server-4/poetry-proxy.py --port 10002 10001
-    nc 127.0.0.1 10002
+    nc -d 127.0.0.1 10002
 """
 
 import argparse

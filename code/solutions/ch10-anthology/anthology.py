@@ -8,7 +8,7 @@ protocol.  Run it, then fetch three poems in a row:
 
     python code/solutions/ch10-anthology/anthology.py --port 10001 \
         code/poetry/science.txt code/poetry/tyger.txt
-    nc 127.0.0.1 10001; nc 127.0.0.1 10001; nc 127.0.0.1 10001
+    nc -d 127.0.0.1 10001; nc -d 127.0.0.1 10001; nc -d 127.0.0.1 10001
 """
 
 import argparse

@@ -11,7 +11,7 @@ Run a poetry server, the proxy in front of it, and fetch a few times:
 
     python code/blocking-server/slowpoetry.py --port 10001 code/poetry/science.txt
     python code/solutions/ch12-expiring-cache/poetry-proxy.py --port 10002 --max-age 5 10001
-    nc 127.0.0.1 10002
+    nc -d 127.0.0.1 10002
 """
 
 import argparse

@@ -13,7 +13,7 @@ Run a slow poetry server, the proxy in front of it, and two clients at once:
 
     python code/blocking-server/slowpoetry.py --port 10001 code/poetry/science.txt
     python code/solutions/ch12-shared-download/poetry-proxy.py --port 10002 10001
-    nc 127.0.0.1 10002 & nc 127.0.0.1 10002
+    nc -d 127.0.0.1 10002 & nc -d 127.0.0.1 10002
 """
 
 import argparse

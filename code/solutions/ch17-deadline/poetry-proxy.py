@@ -14,7 +14,7 @@ shorter than the server's poem:
 
     python code/blocking-server/slowpoetry.py --port 10001 code/poetry/science.txt
     python code/solutions/ch17-deadline/poetry-proxy.py --port 10002 --deadline 2 10001
-    nc 127.0.0.1 10002
+    nc -d 127.0.0.1 10002
 """
 
 import argparse
