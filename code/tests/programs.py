@@ -20,6 +20,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from types import ModuleType
 
@@ -40,28 +41,72 @@ def load_program(relative_path: str) -> ModuleType:
 
 
 def environment() -> dict[str, str]:
-    """Unbuffered output, and every warning an error, as in the doctests."""
-    env = dict(os.environ)
-    env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", PYTHONWARNINGS="error",
-               PYTHONDEVMODE="1")
+    """A reader's environment, with every warning an error, as in the doctests.
+
+    Nothing makes output unbuffered: a server whose output goes to a pipe
+    must flush each line itself, as it must for a reader who sends it to a
+    file.
+    """
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("PYTHON")}
+    env.update(PYTHONWARNINGS="error", PYTHONDEVMODE="1", LANG="C.UTF-8")
     return env
 
 
 class Program:
-    """A program from code/ running as a process, output collected."""
+    """A program from code/ running as a process, its output collected.
 
-    def __init__(self, relative_path: str, *args: str) -> None:
+    Two threads read its standard output and standard error line by line,
+    so a test can wait for the next line with a time limit: a program that
+    never prints what the test waits for fails the test, it does not hang
+    the suite.
+    """
+
+    def __init__(self, relative_path: str, *args: str, stdout=subprocess.PIPE) -> None:
         self.popen = subprocess.Popen(
             [sys.executable, str(CODE / relative_path), *args],
             cwd=ROOT, env=environment(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=stdout, stderr=subprocess.PIPE, text=True,
             start_new_session=True,
         )
+        self._lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self._read_so_far = {"stdout": 0, "stderr": 0}
+        self._changed = threading.Condition()
+        self._readers = [
+            threading.Thread(target=self._read, args=(name, stream), daemon=True)
+            for name, stream in (("stdout", self.popen.stdout), ("stderr", self.popen.stderr))
+            if stream is not None
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, name: str, stream) -> None:
+        with stream:
+            for line in stream:
+                with self._changed:
+                    self._lines[name].append(line)
+                    self._changed.notify_all()
+        with self._changed:
+            self._lines[name].append("")  # the end of the output
+            self._changed.notify_all()
+
+    def readline(self, stream: str = "stdout", timeout: float = 10) -> str:
+        """The next line of ``stream`` ("stdout" or "stderr"), "" at its end.
+
+        Fails the test if no line comes within ``timeout`` seconds.
+        """
+        index = self._read_so_far[stream]
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._lines[stream]) > index, timeout):
+                raise AssertionError(f"no line on {stream} within {timeout} s")
+            line = self._lines[stream][index]
+        if line:
+            self._read_so_far[stream] += 1
+        return line
 
     def first_line(self) -> str:
-        """The first line of standard output (a server's address line)."""
-        assert self.popen.stdout is not None
-        return self.popen.stdout.readline()
+        """The next line of standard output (for a server, its address line)."""
+        return self.readline("stdout")
 
     def port(self) -> int:
         """The port a server names in its first line."""
@@ -76,14 +121,25 @@ class Program:
         os.killpg(self.popen.pid, signal.SIGINT)
 
     def finish(self, timeout: float = 10) -> tuple[int, str, str]:
-        """Wait for the end; return (status, stdout, stderr).  Kill it if it hangs."""
+        """Wait for the end; return (status, stdout, stderr).  Kill it if it hangs.
+
+        The output returned is what :meth:`readline` has not read yet.
+        """
         try:
-            out, err = self.popen.communicate(timeout=timeout)
+            self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.popen.pid, signal.SIGKILL)
-            out, err = self.popen.communicate()
+            self.popen.wait()
+            out, err = self._unread()
             raise AssertionError(f"still running after {timeout} s:\n{out}\n{err}") from None
+        out, err = self._unread()
         return self.popen.returncode, out, err
+
+    def _unread(self) -> tuple[str, str]:
+        for reader in self._readers:
+            reader.join()
+        return tuple("".join(self._lines[name][self._read_so_far[name]:])
+                     for name in ("stdout", "stderr"))
 
     def stop(self) -> tuple[int, str, str]:
         """Ctrl-C, then wait for the end, if it is still running."""

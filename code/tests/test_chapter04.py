@@ -182,7 +182,7 @@ class ClientTests(unittest.TestCase):
         port = start_server(self, "science", "--delay", "1")
         program = Program(CLIENT, str(port))
         self.addCleanup(program.stop)
-        first = program.popen.stderr.readline()  # the reactor is running
+        first = program.readline("stderr")  # the reactor is running
         status, out, err = program.stop()
         self.assertEqual((status, out, err), (130, "", ""))
         self.assertEqual(first, f"Task 1: got 200 bytes of poetry from 127.0.0.1:{port}\n")

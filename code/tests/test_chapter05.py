@@ -188,7 +188,7 @@ class ClientTests(unittest.TestCase):
         port = start_server(self, "science", "--delay", "1")
         program = Program(CLIENT, str(port))
         self.addCleanup(program.stop)
-        first = program.popen.stderr.readline()  # the reactor is running
+        first = program.readline("stderr")  # the reactor is running
         status, out, err = program.stop()
         self.assertEqual((status, out, err), (130, "", ""))
         self.assertTrue(first.startswith("Task 1: got 200 bytes"))
@@ -197,7 +197,7 @@ class ClientTests(unittest.TestCase):
         stuck, live = unanswered_port(self), start_server(self, "science", "--delay", "1")
         program = Program(CLIENT, str(stuck), str(live))
         self.addCleanup(program.stop)
-        program.popen.stderr.readline()  # the reactor is running
+        program.readline("stderr")  # the reactor is running
         status, out, err = program.stop()
         self.assertEqual((status, out, err), (130, "", ""))
 
@@ -252,7 +252,7 @@ class RetryTests(unittest.TestCase):
         port = placeholder.getsockname()[1]
         client = Program(RETRY, "--retries", "20", "--retry-delay", "0.2", str(port))
         self.addCleanup(client.stop)
-        self.assertIn("trying again", client.popen.stderr.readline())
+        self.assertIn("trying again", client.readline("stderr"))
         placeholder.close()
         server = Program(SERVER, "--port", str(port), "--delay", "0.01",
                          "code/poetry/science.txt")

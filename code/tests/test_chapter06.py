@@ -161,7 +161,7 @@ class HangingClientTests(unittest.TestCase):
         live, dead = start_server(self), refused_port(self)
         program = Program(HANGS, str(live), str(dead))
         self.addCleanup(program.stop)
-        self.assertEqual(program.popen.stderr.readline(),
+        self.assertEqual(program.readline("stderr"),
                          f"Task 1: got 673 bytes of poetry from 127.0.0.1:{live}\n")
         time.sleep(1)
         self.assertIsNone(program.popen.poll(), "it did not hang")

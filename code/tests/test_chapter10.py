@@ -306,7 +306,7 @@ class MaxConnectionsTests(unittest.TestCase):
         self.assertEqual(fetch(port), b"")  # refused: the stalled one is open
         stalled.close()
         # Wait until the server has noticed that the stalled client is gone.
-        log = [server.popen.stdout.readline() for _ in range(3)]
+        log = [server.readline() for _ in range(3)]
         self.assertEqual(log, [
             "Connection 1 from 127.0.0.1.\n",
             "Refused 127.0.0.1: 1 connections open.\n",

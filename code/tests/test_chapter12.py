@@ -89,7 +89,7 @@ def read_until(program: Program, text: str) -> list[str]:
     """Read a server's output, line by line, up to the first line that contains text."""
     lines = []
     while True:
-        line = program.popen.stdout.readline()
+        line = program.readline()
         if not line:
             raise AssertionError(f"the program ended without printing {text!r}: {lines}")
         lines.append(line.rstrip("\n"))

@@ -348,7 +348,7 @@ class ClientTests(unittest.TestCase):
         live = start_server(self, "tyger")
         program = Program(CLIENT, "--outcomes", "success,success", str(live), str(silent))
         self.addCleanup(program.stop)
-        self.assertEqual(program.popen.stderr.readline(),
+        self.assertEqual(program.readline("stderr"),
                          f"Task 1: got 813 bytes of poetry from 127.0.0.1:{live}\n")
         time.sleep(0.5)
         self.assertEqual(program.stop(), (130, "", ""))

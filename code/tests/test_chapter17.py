@@ -371,7 +371,7 @@ class ProxyProcessTests(unittest.TestCase):
         """Read the proxy's output, in a thread, up to a line with text."""
 
         def read():
-            while line := proxy.popen.stdout.readline():
+            while line := proxy.readline():
                 if text in line:
                     return line
             raise AssertionError(f"the proxy never printed {text!r}")
@@ -429,8 +429,8 @@ class ProxyProcessTests(unittest.TestCase):
         proxy, port = self.start_proxy()
         client = socket.create_connection(("127.0.0.1", port))
         self.addCleanup(client.close)
-        self.assertIn("Request 1", proxy.popen.stdout.readline())
-        self.assertIn("Cache miss", proxy.popen.stdout.readline())
+        self.assertIn("Request 1", proxy.readline())
+        self.assertIn("Cache miss", proxy.readline())
         status, log, err = proxy.stop()
         self.assertEqual((status, err), (0, ""))
         # Either connection may end first as the reactor stops, so the last
@@ -450,9 +450,9 @@ class SlowServerTests(unittest.TestCase):
         self.addCleanup(proxy.stop)
         port = proxy.port()
         client = socket.create_connection(("127.0.0.1", port))
-        self.assertIn("Connection 1 from", upstream.popen.stdout.readline())
+        self.assertIn("Connection 1 from", upstream.readline())
         client.close()
-        self.assertEqual(upstream.popen.stdout.readline(),
+        self.assertEqual(upstream.readline(),
                          "Connection 1: the client hung up early.\n")
 
 

@@ -447,7 +447,7 @@ class ClientTests(unittest.TestCase):
             program = Program(program_path, "--outcomes", "success,success", live, str(silent))
             self.addCleanup(program.stop)
             assert program.popen.stderr is not None
-            self.assertIn("Task 1: got 813 bytes", program.popen.stderr.readline())
+            self.assertIn("Task 1: got 813 bytes", program.readline("stderr"))
             self.assertEqual(program.stop(), (130, "", ""))
 
     def test_help(self):
