@@ -34,9 +34,9 @@ html: $(STAMP)  ## Build the HTML book in _build/html
 	$(call BUILD,html)
 	@echo "The book is in _build/html/index.html"
 
-doctest: $(STAMP)  ## Run every example program the book shows
+doctest: $(STAMP)  ## Run every example the book shows (or one chapter's: CHAPTER=10)
 	@tools/need test
-	$(call BUILD,doctest)
+	$(BIN)/python tools/doctest.py $(CHAPTER)
 
 spelling: $(STAMP)  ## Check the spelling of the prose
 	@tools/need test

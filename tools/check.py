@@ -10,6 +10,7 @@ not passed.  The last line is the summary CI reads: "N passed, N failed"
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -19,6 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SPHINX_OPTIONS = ["-c", ".", "-W", "--keep-going", "-n", "-q"]
+TRIAL_JOBS = 4
+"""Trial's worker processes: most tests wait on programs, not on the processor."""
+STRICT = {"PYTHONWARNINGS": "error", "PYTHONDEVMODE": "1"}
+"""The trial tests run with every warning an error, and Python's development mode."""
 
 
 def sphinx(builder: str) -> list[str]:
@@ -27,7 +32,7 @@ def sphinx(builder: str) -> list[str]:
 
 
 def count_doctests(output: str, status: int) -> tuple[int, int]:
-    # sphinx-build -q keeps the summary off the terminal; it is in output.txt.
+    # tools/doctest.py gathers every sphinx-build's summary in output.txt.
     summary = ROOT / "_build" / "doctest" / "output.txt"
     if summary.exists():
         output += summary.read_text()
@@ -65,9 +70,10 @@ def count_browser(output: str, status: int) -> tuple[int, int, int]:
 
 STEPS = [
     ("HTML build, warning-free", sphinx("html"), one_check),
-    ("doctests: every example program", sphinx("doctest"), count_doctests),
-    ("trial tests in code/tests",
-     [sys.executable, "-m", "twisted.trial", "--temp-directory", "../_build/_trial_temp", "tests"],
+    ("doctests: every example program", [sys.executable, "tools/doctest.py"], count_doctests),
+    ("trial tests in code/tests, warnings as errors",
+     [sys.executable, "-m", "twisted.trial", f"--jobs={TRIAL_JOBS}",
+      "--temp-directory", "../_build/_trial_temp", "tests"],
      count_trial),
     ("spelling", sphinx("spelling"), one_check),
     ("ruff", [str(BIN / "ruff"), "check", "--quiet", "."], one_check),
@@ -82,9 +88,10 @@ def main() -> int:
         shown = " ".join([Path(command[0]).name, *command[1:]])
         print(f"== {title}: {shown}", flush=True)
         started = time.monotonic()
-        cwd = ROOT / "code" if "twisted.trial" in command else ROOT
-        result = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        trial = "twisted.trial" in command
+        result = subprocess.run(command, cwd=ROOT / "code" if trial else ROOT,
+                                env={**os.environ, **STRICT} if trial else None,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         ok, bad, *rest = count(result.stdout, result.returncode)
         skipped += sum(rest)
         if bad or result.returncode:

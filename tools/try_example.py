@@ -27,12 +27,18 @@ from terminal import Terminal  # noqa: E402
 
 
 class Example(NamedTuple):
-    """A chapter's example: servers to start, ports that are down, commands to run."""
+    """A chapter's example: servers to start, ports that are down, commands to run.
+
+    ``outcomes`` says what each exit status of the last command means in
+    this example: a client that fails on purpose (a server is down) exits
+    1, and that is the example working.
+    """
 
     title: str
     servers: tuple[str, ...]
     commands: tuple[str, ...]
     down: tuple[int, ...] = ()
+    outcomes: dict[int, str] = {0: "every poem arrived."}
 
 
 def slow(port: int, poem: str) -> str:
@@ -52,11 +58,17 @@ EXAMPLES: dict[int, Example] = {
                ("python code/twisted-client-2/get-poetry.py 10001 10002 10003",)),
     6: Example("the client with callbacks and errbacks, one server down", THREE_SLOW[:2],
                ("python code/twisted-client-3/get-poetry.py 10001 10002 10003",),
-               down=(10003,)),
+               down=(10003,),
+               outcomes={1: "two poems arrived, and the client said why the third did not:"
+                            " nothing listens on port 10003."}),
     8: Example("the client with Deferreds", THREE_SLOW,
                ("python code/twisted-client-4/get-poetry.py 10001 10002 10003",)),
     9: Example("the client with a transformation that may fail", THREE_SLOW,
-               ("python code/twisted-client-5/get-poetry.py 10001 10002 10003",)),
+               ("python code/twisted-client-5/get-poetry.py 10001 10002 10003",),
+               outcomes={0: "cummingsify() made gibberish of no poem this time.",
+                         1: "cummingsify() made gibberish of at least one poem, which"
+                            " counts as a failure; run it again for another throw of"
+                            " the dice."}),
     10: Example("the fast Twisted server, fetched with chapter 2's client",
                 ("python code/twisted-server-1/fastpoetry.py --port 10001"
                  " code/poetry/science.txt",
@@ -99,7 +111,10 @@ EXAMPLES: dict[int, Example] = {
 
 
 def run(chapter: int) -> int:
-    """Run one chapter's example; return the exit status of its last command."""
+    """Run one chapter's example; 0 if it behaved as the chapter says, else 1.
+
+    The last command's exit status is reported with what it means here.
+    """
     example = EXAMPLES[chapter]
     print(f"# Chapter {chapter}: {example.title}", flush=True)
     with Terminal() as terminal:
@@ -110,7 +125,11 @@ def run(chapter: int) -> int:
         for command in example.commands:
             terminal.run(command)
         status = terminal.last_status
-    return 0 if status is None else status
+    if status in example.outcomes:
+        print(f"# Exit status {status}: {example.outcomes[status]}")
+        return 0
+    print(f"# Exit status {status}: not what chapter {chapter} shows; something is wrong.")
+    return 1
 
 
 def main() -> int:

@@ -165,7 +165,7 @@ class TryIt(SphinxDirective):
         lines += [f"$ {command}" for command in example.commands]
         lines += [fence, "", "Or let the launcher do all of it, servers and clean-up included:",
                   "", f"{fence}{{code-block}} console", f"$ make try CHAPTER={chapter}",
-                  fence]
+                  fence, "", "It ends with the client's exit status, and what it means here."]
         box = nodes.admonition(classes=["try-it"])
         box += nodes.title("", "Try it yourself")
         box += self.parse_text_to_nodes("\n".join(lines))

@@ -18,16 +18,24 @@ class LauncherTests(unittest.TestCase):
 
     def test_chapter_6_reports_the_server_that_is_down(self):
         status, out, err = run(LAUNCHER, "6", timeout=30)
-        self.assertEqual(status, 1)  # the client's own status: one poem is missing
+        self.assertEqual((status, err), (0, ""))  # the example behaved as the chapter says
         self.assertIn("Task 3: cannot get poetry from 127.0.0.1:10003: Connection refused\n",
                       out)
         self.assertIn("Got 2 of 3 poems in", out)
+        self.assertTrue(out.endswith("# Exit status 1: two poems arrived, and the client said"
+                                     " why the third did not: nothing listens on port 10003.\n"))
+
+    def test_chapter_9_says_what_its_status_means(self):
+        status, out, err = run(LAUNCHER, "9", timeout=30)
+        self.assertEqual((status, err), (0, ""))
+        self.assertRegex(out, r"# Exit status [01]: cummingsify\(\) made gibberish of .*\n$")
 
     def test_chapter_10_fetches_from_two_fast_servers(self):
         status, out, err = run(LAUNCHER, "10", timeout=30)
         self.assertEqual((status, err), (0, ""))
         self.assertIn("Serving code/poetry/tyger.txt on 127.0.0.1:10002.\n", out)
         self.assertIn(POEMS["tyger"].decode(), out)
+        self.assertTrue(out.endswith("# Exit status 0: every poem arrived.\n"))
 
     def test_without_a_chapter_it_lists_them(self):
         status, out, err = run(LAUNCHER)
