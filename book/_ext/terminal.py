@@ -382,6 +382,7 @@ class Terminal:
         *,
         timeout: float = RUN_TIMEOUT,
         interrupt_after: float | None = None,
+        interrupt_on: str | None = None,
     ) -> float:
         """Run a program to its end, show what it printed, return its run time.
 
@@ -391,11 +392,19 @@ class Terminal:
         ``interrupt_after``: that many seconds after its first line of
         output (or after its start, if it prints nothing by then) it gets
         Ctrl-C, and the session shows ``^C`` where the reader pressed it.
+        With ``interrupt_on`` as well, the clock starts when a line that
+        contains that text has appeared, rather than the first line: the
+        reader waits until the program has said it, then waits
+        ``interrupt_after`` seconds more (0 by default) and presses Ctrl-C.
         """
         print(f"$ {command}")
         started = time.monotonic()
         process = self._start(command)
-        if interrupt_after is not None:
+        if interrupt_on is not None:
+            process.wait_for_text(interrupt_on, timeout)
+            status = process.wait(interrupt_after or 0)
+            interrupt_after = interrupt_after or 0.0
+        elif interrupt_after is not None:
             # Start the clock when the program first says something, if it
             # does: a slow start must not get Ctrl-C before the program is
             # ready for it (before Twisted's reactor has its SIGINT handler).

@@ -32,7 +32,7 @@ from twisted.python.failure import Failure
 def parse_address(text: str) -> tuple[str, int]:
     """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
     host, _, port = text.rpartition(":")
-    if not port.isdigit():
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
     return host or "127.0.0.1", int(port)
 
@@ -50,10 +50,13 @@ async def fetch_with_asyncio(host: str, port: int) -> bytes:
     """Fetch a poem with asyncio's streams."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
-        return await reader.read()  # everything, up to the server's close
+        poem = await reader.read()  # everything, up to the server's close
     finally:
         writer.close()
         await writer.wait_closed()
+    if not poem:
+        raise ConnectionError("the server closed the connection without sending a poem")
+    return poem
 
 
 # -- Twisted code: it knows nothing of asyncio ------------------------------
@@ -69,8 +72,11 @@ class PoemProtocol(Protocol):
         self.chunks.append(data)
 
     def connectionLost(self, reason: Failure) -> None:
-        if reason.check(ConnectionDone):
+        if reason.check(ConnectionDone) and self.chunks:
             self.poem.callback(b"".join(self.chunks))
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
+            self.poem.errback(
+                ConnectionError("the server closed the connection without sending a poem"))
         else:
             self.poem.errback(reason)
 
@@ -121,14 +127,17 @@ async def fetch_twice(reactor: IReactorCore, args: argparse.Namespace) -> None:
         asyncio_timer.addCallback(lambda _: print("asyncio: sleep(0.1) is over"))
         await asyncio_timer
         await twisted_timer
-    except OSError as error:
-        sys.exit(f"Cannot get poetry from {host}:{port}: {os.strerror(error.errno)}")
+    except OSError as error:  # errno None: one of our own, with a message
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        sys.exit(f"Cannot get poetry from {host}:{port}: {reason}")
     except asyncio.CancelledError:  # by cancel_asyncio_tasks(): Ctrl-C
         sys.exit(130)
 
 
 def main() -> None:
     args = parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     asyncioreactor.install()  # before anything imports twisted.internet.reactor
     react(fetch_twice, [args])
 

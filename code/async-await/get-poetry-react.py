@@ -3,9 +3,9 @@
 It is code/async-await/get-poetry.py with two changes.  get_poems(), the
 old main(), is a coroutine that task.react() runs: it starts a download
 for each address, awaits them all, and ends the program with its exit
-status, so the pending set, done() and reactor.run() are gone.  And
-get_poetry() connects through a HostnameEndpoint instead of connectTCP().
-Its command line and its output are client-5's.
+status, so the pending set, done(), stop_reactor() and reactor.run() are
+gone.  And get_poetry() connects through a HostnameEndpoint instead of
+connectTCP().  Its command line and its output are client-5's.
 
 Run it against one or more poetry servers, given as [host:]port:
 
@@ -14,6 +14,7 @@ Run it against one or more poetry servers, given as [host:]port:
 """
 
 import argparse
+import math
 import os
 import random
 import sys
@@ -22,19 +23,32 @@ import time
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.endpoints import HostnameEndpoint
-from twisted.internet.error import ConnectError, ConnectionAborted, ConnectionDone
+from twisted.internet.error import (
+    ConnectError,
+    ConnectionAborted,
+    ConnectionDone,
+)
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
 from twisted.internet.interfaces import IReactorCore
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.task import react
+from twisted.internet.task import deferLater, react
 from twisted.python.failure import Failure
 
 
 def parse_address(text: str) -> tuple[str, int]:
     """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
     host, _, port = text.rpartition(":")
-    if not port.isdigit():
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds greater than 0, and finite."""
+    seconds = float(text)
+    if not 0 < seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
 
 
 OUTCOMES = ("success", "gibberish", "bug")
@@ -53,7 +67,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("addresses", metavar="ADDRESS", nargs="+", type=parse_address,
                         help="a poetry server's [host:]port")
-    parser.add_argument("--timeout", type=float, default=10.0,
+    parser.add_argument("--timeout", type=positive_seconds, default=10.0,
                         help="seconds to wait when a server says nothing (default: 10)")
     parser.add_argument("--outcomes", type=parse_outcomes, default=[],
                         help="what cummingsify() does for task 1, 2, ... in turn: "
@@ -85,8 +99,11 @@ class PoetryProtocol(Protocol):
     def connectionLost(self, reason: Failure) -> None:
         if self.timer.active():
             self.timer.cancel()
-        if reason.check(ConnectionDone):
+        if reason.check(ConnectionDone) and self.chunks:
             self.factory.poem_finished(b"".join(self.chunks))
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
+            empty = ConnectionError("the server closed the connection without sending a poem")
+            self.factory.poem_failed(Failure(empty))
         elif reason.check(ConnectionAborted):  # silence() hung up
             silent = TimeoutError(f"the server said nothing for {self.factory.timeout:g} seconds")
             self.factory.poem_failed(Failure(silent))
@@ -117,6 +134,11 @@ class PoetryClientFactory(Factory):
             d, self.deferred = self.deferred, None
             d.errback(reason)
 
+    def connection_failed(self, reason: Failure) -> None:
+        if reason.check(ConnectTimeout):  # the endpoint gave up: the server never answered
+            reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
+        self.poem_failed(reason)
+
 
 def get_poetry(host: str, port: int, timeout: float = 10.0) -> Deferred[bytes]:
     """Start fetching a poem from host:port, and return a Deferred at once.
@@ -127,7 +149,7 @@ def get_poetry(host: str, port: int, timeout: float = 10.0) -> Deferred[bytes]:
     d: Deferred[bytes] = Deferred()
     factory = PoetryClientFactory(d, timeout)
     endpoint = HostnameEndpoint(reactor, host, port, timeout=timeout)
-    endpoint.connect(factory).addErrback(factory.poem_failed)  # no connection, no poem
+    endpoint.connect(factory).addErrback(factory.connection_failed)  # no poem either
     return d
 
 
@@ -194,6 +216,9 @@ async def get_poems(reactor: IReactorCore, args: argparse.Namespace) -> None:
     await finished  # every download has ended
     if not reactor.running:  # they ended because Ctrl-C stopped the reactor
         sys.exit(130)
+    # Go on in a timed call, not in the last download's callback, so that a stop
+    # queued by Ctrl-C meanwhile runs before react() stops the reactor.
+    await deferLater(reactor, 0)
 
     elapsed = time.monotonic() - started
     print(f"Got {len(poems)} of {len(args.addresses)} poems in {elapsed:.1f} seconds.",

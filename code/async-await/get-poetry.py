@@ -14,6 +14,7 @@ Run it against one or more poetry servers, given as [host:]port:
 """
 
 import argparse
+import math
 import os
 import random
 import sys
@@ -22,7 +23,13 @@ from functools import partial
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
-from twisted.internet.error import ConnectError, ConnectionAborted, ConnectionDone
+from twisted.internet.error import (
+    ConnectError,
+    ConnectionAborted,
+    ConnectionDone,
+    ReactorNotRunning,
+)
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
 from twisted.internet.interfaces import IConnector
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
@@ -31,9 +38,17 @@ from twisted.python.failure import Failure
 def parse_address(text: str) -> tuple[str, int]:
     """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
     host, _, port = text.rpartition(":")
-    if not port.isdigit():
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds greater than 0, and finite."""
+    seconds = float(text)
+    if not 0 < seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
 
 
 OUTCOMES = ("success", "gibberish", "bug")
@@ -52,7 +67,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("addresses", metavar="ADDRESS", nargs="+", type=parse_address,
                         help="a poetry server's [host:]port")
-    parser.add_argument("--timeout", type=float, default=10.0,
+    parser.add_argument("--timeout", type=positive_seconds, default=10.0,
                         help="seconds to wait when a server says nothing (default: 10)")
     parser.add_argument("--outcomes", type=parse_outcomes, default=[],
                         help="what cummingsify() does for task 1, 2, ... in turn: "
@@ -84,8 +99,11 @@ class PoetryProtocol(Protocol):
     def connectionLost(self, reason: Failure) -> None:
         if self.timer.active():
             self.timer.cancel()
-        if reason.check(ConnectionDone):
+        if reason.check(ConnectionDone) and self.chunks:
             self.factory.poem_finished(b"".join(self.chunks))
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
+            empty = ConnectionError("the server closed the connection without sending a poem")
+            self.factory.poem_failed(Failure(empty))
         elif reason.check(ConnectionAborted):  # silence() hung up
             silent = TimeoutError(f"the server said nothing for {self.factory.timeout:g} seconds")
             self.factory.poem_failed(Failure(silent))
@@ -117,6 +135,8 @@ class PoetryClientFactory(ClientFactory):
             d.errback(reason)
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
+        if reason.check(ConnectTimeout):  # connectTCP() gave up: the server never answered
+            reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
         self.poem_failed(reason)
 
 
@@ -163,6 +183,14 @@ def try_to_cummingsify(task: int, outcome: str | None, poem: bytes) -> bytes:
         return poem
 
 
+def stop_reactor() -> None:
+    """Stop the reactor, unless Ctrl-C has stopped it already."""
+    try:
+        reactor.stop()
+    except ReactorNotRunning:
+        pass
+
+
 def main() -> None:
     args = parse_args()
     started = time.monotonic()
@@ -189,7 +217,7 @@ def main() -> None:
         if reactor.running:  # not Ctrl-C: then the task stays pending, and main() sees it
             pending.remove(task)
             if not pending:
-                reactor.stop()
+                reactor.callLater(0, stop_reactor)
         return result  # a Failure here is a bug in fetch_and_report(): pass it on
 
     for task, (host, port) in enumerate(args.addresses, start=1):

@@ -1,8 +1,9 @@
 """An asynchronous poetry client: one thread, all servers at once, with select.
 
-The sockets are non-blocking.  A loop asks select() which of them have
-bytes waiting, reads what is there without ever waiting for more, and goes
-back to select().  The total time is about the time of the slowest server.
+The sockets are non-blocking, from the moment they start to connect.  A
+loop asks select() which of them have connected or have bytes waiting,
+reads what is there without ever waiting for more, and goes back to
+select().  The total time is about the time of the slowest server.
 The poems go to standard output; what the client is doing goes to
 standard error.
 
@@ -12,6 +13,9 @@ Run it against one or more poetry servers, given as [host:]port:
 """
 
 import argparse
+import errno
+import math
+import os
 import select
 import socket
 import sys
@@ -22,17 +26,25 @@ from dataclasses import dataclass, field
 def parse_address(text: str) -> tuple[str, int]:
     """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
     host, _, port = text.rpartition(":")
-    if not port.isdigit():
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds greater than 0, and finite."""
+    seconds = float(text)
+    if not 0 < seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("addresses", metavar="ADDRESS", nargs="+", type=parse_address,
                         help="a poetry server's [host:]port")
-    parser.add_argument("--timeout", type=float, default=10.0,
-                        help="seconds to wait when no server says anything (default: 10)")
+    parser.add_argument("--timeout", type=positive_seconds, default=10.0,
+                        help="seconds to wait when a server says nothing (default: 10)")
     return parser.parse_args()
 
 
@@ -42,13 +54,21 @@ class Download:
 
     task: int
     address: str
+    deadline: float  # when we give up on the server, unless it says something first
+    connected: bool = False
     chunks: list[bytes] = field(default_factory=list)
 
 
 def connect(host: str, port: int) -> socket.socket:
-    """Connect to a server, then make the socket non-blocking."""
-    sock = socket.create_connection((host, port))
+    """Start connecting to a server, and return the socket without waiting."""
+    # Looking up a host's name still waits, but not for an address like 127.0.0.1.
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
     sock.setblocking(False)
+    error = sock.connect_ex(address)
+    if error not in (0, errno.EINPROGRESS):  # EINPROGRESS: select() will tell us how it went
+        sock.close()
+        raise OSError(error, os.strerror(error))
     return sock
 
 
@@ -65,12 +85,16 @@ def read_available(sock: socket.socket) -> tuple[bytes, bool]:
         data.append(chunk)
 
 
+def report(download: Download, news: str) -> None:
+    """Say on standard error how a task is going."""
+    print(f"Task {download.task}: {news}", file=sys.stderr)
+
+
 def main() -> None:
     args = parse_args()
     started = time.monotonic()
     downloads: dict[socket.socket, Download] = {}
     poems: dict[int, bytes] = {}
-    failures = 0
 
     for task, (host, port) in enumerate(args.addresses, start=1):
         try:
@@ -78,41 +102,61 @@ def main() -> None:
         except OSError as error:
             print(f"Task {task}: cannot get poetry from {host}:{port}: {error.strerror}",
                   file=sys.stderr)
-            failures += 1
             continue
-        downloads[sock] = Download(task, f"{host}:{port}")
+        downloads[sock] = Download(task, f"{host}:{port}", time.monotonic() + args.timeout)
 
     while downloads:
-        # Wait until at least one socket has something to read: the only
-        # place where this program ever waits.
-        readable, _, _ = select.select(list(downloads), [], [], args.timeout)
-        if not readable:
-            for sock, download in downloads.items():
-                print(f"Task {download.task}: {download.address} said nothing "
-                      f"for {args.timeout:g} seconds", file=sys.stderr)
-                sock.close()
-                failures += 1
-            break
+        # Wait until a socket has connected or has something to read, or
+        # until the first deadline: apart from looking up names in
+        # connect(), the only place where this program ever waits.
+        connecting = [sock for sock, download in downloads.items() if not download.connected]
+        reading = [sock for sock, download in downloads.items() if download.connected]
+        wait = min(download.deadline for download in downloads.values()) - time.monotonic()
+        readable, writable, _ = select.select(reading, connecting, [], max(0, wait))
+        now = time.monotonic()
+        done = []
+        for sock in writable:  # connecting is over: it worked, or it failed
+            download = downloads[sock]
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error:
+                report(download, f"cannot get poetry from {download.address}: "
+                                 f"{os.strerror(error)}")
+                done.append(sock)
+            else:
+                download.connected = True
+                download.deadline = now + args.timeout
         for sock in readable:
             download = downloads[sock]
             try:
                 data, closed = read_available(sock)
             except OSError as error:
-                print(f"Task {download.task}: lost {download.address}: {error.strerror}",
-                      file=sys.stderr)
-                data, closed = b"", True
-                failures += 1
-            else:
-                if data:
-                    print(f"Task {download.task}: got {len(data)} bytes of poetry "
-                          f"from {download.address}", file=sys.stderr)
-                    download.chunks.append(data)
-                if closed:
-                    print(f"Task {download.task}: finished", file=sys.stderr)
-                    poems[download.task] = b"".join(download.chunks)
+                report(download, f"lost {download.address}: {error.strerror}")
+                done.append(sock)
+                continue
+            if data:
+                report(download, f"got {len(data)} bytes of poetry from {download.address}")
+                download.chunks.append(data)
+                download.deadline = now + args.timeout
             if closed:
-                del downloads[sock]
-                sock.close()
+                if download.chunks:
+                    report(download, "finished")
+                    poems[download.task] = b"".join(download.chunks)
+                else:  # not even one byte: that is no poem
+                    report(download, f"cannot get poetry from {download.address}: "
+                                     "the server closed the connection without sending a poem")
+                done.append(sock)
+        for sock, download in downloads.items():
+            if download.deadline <= now and sock not in done:  # time is up
+                if download.connected:
+                    report(download, f"{download.address} said nothing "
+                                     f"for {args.timeout:g} seconds")
+                else:
+                    report(download, f"cannot get poetry from {download.address}: "
+                                     f"no answer within {args.timeout:g} seconds")
+                done.append(sock)
+        for sock in done:
+            del downloads[sock]
+            sock.close()
 
     elapsed = time.monotonic() - started
     print(f"Got {len(poems)} of {len(args.addresses)} poems in {elapsed:.1f} seconds.",
@@ -121,7 +165,7 @@ def main() -> None:
     # bytes may have been split between two reads.
     texts = [poems[task].decode("utf-8", errors="replace") for task in sorted(poems)]
     print("\n".join(texts), end="")
-    sys.exit(1 if failures else 0)
+    sys.exit(1 if len(poems) < len(args.addresses) else 0)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ silent for the whole countdown.  Run it:
 """
 
 import argparse
+import math
+import sys
 import time
 
 from twisted.internet import reactor
@@ -46,17 +48,35 @@ class Countdown:
         reactor.stop()
 
 
+def positive_seconds(text: str) -> float:
+    """A number of seconds greater than 0, and finite."""
+    seconds = float(text)
+    if not 0 < seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
+
+
+def count_or_zero(text: str) -> int:
+    """A whole number, 0 or more."""
+    number = int(text)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"not a whole number, 0 or more: {text!r}")
+    return number
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--start", type=int, default=3,
+    parser.add_argument("--start", type=count_or_zero, default=3,
                         help="the number to count down from (default: 3)")
-    parser.add_argument("--interval", type=float, default=1.0,
+    parser.add_argument("--interval", type=positive_seconds, default=1.0,
                         help="seconds between steps, and between ticks (default: 1)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     ticker = Ticker(args.interval)
     countdown = Countdown(args.start, args.interval, ticker)
     reactor.callWhenRunning(ticker.tick)

@@ -8,6 +8,7 @@ Run it, and press Ctrl-C to stop it:
 """
 
 import argparse
+import sys
 
 from twisted.internet import reactor
 
@@ -18,6 +19,8 @@ def hello(name: str) -> None:
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     reactor.callWhenRunning(hello, "reader")
     print("Starting the reactor.")
     reactor.run()

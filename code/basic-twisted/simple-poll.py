@@ -8,6 +8,7 @@ stop it:
 """
 
 import argparse
+import sys
 
 from twisted.internet import pollreactor
 
@@ -18,6 +19,8 @@ from twisted.internet import reactor  # noqa: E402  (only after install())
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     print(f"Running the {type(reactor).__name__}. Press Ctrl-C to stop it.")
     reactor.run()
 

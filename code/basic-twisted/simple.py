@@ -7,12 +7,15 @@ It prints which reactor it is, then runs until you press Ctrl-C:
 """
 
 import argparse
+import sys
 
 from twisted.internet import reactor
 
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     print(f"Running the {type(reactor).__name__}. Press Ctrl-C to stop it.")
     reactor.run()
 

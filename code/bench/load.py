@@ -14,6 +14,7 @@ Run it against a poetry server, given as [host:]port:
 
 import argparse
 import csv
+import math
 import os
 import resource
 import statistics
@@ -23,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 from twisted.internet import reactor
-from twisted.internet.error import ConnectError, ConnectionDone
+from twisted.internet.error import ConnectError, ConnectionDone, ReactorNotRunning
 from twisted.internet.interfaces import IAddress, IConnector
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
@@ -49,7 +50,7 @@ class Load:
         self.unfinished -= 1
         if self.unfinished == 0 and reactor.running:  # not running: Ctrl-C got here first
             self.done = True
-            reactor.stop()
+            reactor.callLater(0, stop_reactor)
 
     def give_up(self) -> None:
         """The time limit: end every client still waiting, and say what it waited for."""
@@ -134,6 +135,14 @@ class PoemClientFactory(ClientFactory):
             self.finish(f"could not connect: {reason.getErrorMessage()}")
 
 
+def stop_reactor() -> None:
+    """Stop the reactor, unless Ctrl-C has stopped it already."""
+    try:
+        reactor.stop()
+    except ReactorNotRunning:
+        pass
+
+
 def raise_file_limit(needed: int) -> None:
     """Allow this process at least `needed` open files, or exit saying why not."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -147,28 +156,41 @@ def raise_file_limit(needed: int) -> None:
 def parse_address(text: str) -> tuple[str, int]:
     """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
     host, _, port = text.rpartition(":")
-    if not port.isdigit():
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds greater than 0, and finite."""
+    seconds = float(text)
+    if not 0 < seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
+
+
+def positive_count(text: str) -> int:
+    """A whole number, 1 or more."""
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number, 1 or more: {text!r}")
+    return number
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("address", metavar="ADDRESS", type=parse_address,
                         help="the poetry server's [host:]port")
-    parser.add_argument("--clients", type=int, default=100,
+    parser.add_argument("--clients", type=positive_count, default=100,
                         help="how many clients connect at once (default: 100)")
     parser.add_argument("--poem", type=Path, required=True,
                         help="the file holding the poem the server serves")
-    parser.add_argument("--time-limit", type=float, default=60.0,
+    parser.add_argument("--time-limit", type=positive_seconds, default=60.0,
                         help="seconds after which every unfinished client gives up"
                              " (default: 60)")
     parser.add_argument("--times", type=Path,
                         help="write each client's times and outcome to this CSV file")
-    args = parser.parse_args()
-    if args.clients < 1 or args.time_limit <= 0:
-        parser.error("--clients must be at least 1, and --time-limit more than 0")
-    return args
+    return parser.parse_args()
 
 
 def report(load: Load, args: argparse.Namespace) -> int:

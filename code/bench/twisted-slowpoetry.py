@@ -13,6 +13,7 @@ Run it, then fetch the poem with netcat, or load it with load.py:
 """
 
 import argparse
+import math
 import resource
 import socket
 import sys
@@ -63,6 +64,8 @@ class SlowPoetryProtocol(Protocol):
         if self.next_chunk is not None:  # the client left in the middle of the poem
             self.next_chunk.cancel()
             self.next_chunk = None
+        if not reactor.running:
+            return  # Ctrl-C: the server is shutting down, no client hung up
         if self.finished and reason.check(ConnectionDone):
             print(f"Connection {self.number}: sent {self.sent} bytes.")
         else:
@@ -101,25 +104,48 @@ def raise_file_limit() -> int:
     return soft
 
 
+def port_number(text: str) -> int:
+    """A port to listen on, from 0 to 65535; 0 lets the system pick one."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number from 0 to 65535: {text!r}")
+    return port
+
+
+def delay_seconds(text: str) -> float:
+    """A number of seconds to wait: 0 or more, and finite."""
+    seconds = float(text)
+    if not 0 <= seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a number of seconds, 0 or more: {text!r}")
+    return seconds
+
+
+def positive_count(text: str) -> int:
+    """A whole number, 1 or more."""
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number, 1 or more: {text!r}")
+    return number
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("poem", type=Path, help="the file holding the poem")
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--port", type=port_number, default=0,
                         help="port to listen on (default: 0, the system picks one)")
     parser.add_argument("--iface", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--delay", type=float, default=0.7,
+    parser.add_argument("--delay", type=delay_seconds, default=0.7,
                         help="seconds to wait after each chunk (default: 0.7)")
-    parser.add_argument("--num-bytes", type=int, default=10,
+    parser.add_argument("--num-bytes", type=positive_count, default=10,
                         help="bytes in each chunk (default: 10)")
-    args = parser.parse_args()
-    if args.num_bytes < 1 or args.delay < 0:
-        parser.error("--num-bytes must be at least 1, and --delay at least 0")
-    return args
+    return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     try:
         poem = args.poem.read_bytes()
     except OSError as error:
@@ -131,7 +157,7 @@ def main() -> None:
     except CannotListenError as error:
         sys.exit(f"Cannot listen on {args.iface}:{args.port}: {error.socketError.strerror}")
     address = port.getHost()
-    print(f"Serving {args.poem} on {address.host}:{address.port}.", flush=True)
+    print(f"Serving {args.poem} on {address.host}:{address.port}.")
     reactor.run()
 
 

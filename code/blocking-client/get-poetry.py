@@ -10,6 +10,7 @@ Run it against one or more poetry servers, given as [host:]port:
 """
 
 import argparse
+import math
 import socket
 import sys
 import time
@@ -18,29 +19,44 @@ import time
 def parse_address(text: str) -> tuple[str, int]:
     """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
     host, _, port = text.rpartition(":")
-    if not port.isdigit():
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds greater than 0, and finite."""
+    seconds = float(text)
+    if not 0 < seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("addresses", metavar="ADDRESS", nargs="+", type=parse_address,
                         help="a poetry server's [host:]port")
-    parser.add_argument("--timeout", type=float, default=10.0,
+    parser.add_argument("--timeout", type=positive_seconds, default=10.0,
                         help="seconds to wait for a server to say something (default: 10)")
     return parser.parse_args()
 
 
 def get_poetry(address: tuple[str, int], timeout: float) -> bytes:
     """Download a whole poem from one server, blocking until it is complete."""
-    with socket.create_connection(address, timeout=timeout) as sock:
+    try:
+        sock = socket.create_connection(address, timeout=timeout)
+    except TimeoutError:  # nobody answered the connection request
+        raise ConnectionError(f"no answer within {timeout:g} seconds") from None
+    with sock:
         chunks = []
         while True:
             data = sock.recv(1024)
             if not data:  # the server closed the connection: the poem is complete
-                return b"".join(chunks)
+                break
             chunks.append(data)
+    if not chunks:
+        raise ConnectionError("the server closed the connection without sending a poem")
+    return b"".join(chunks)
 
 
 def main() -> None:

@@ -12,22 +12,47 @@ Run it, then fetch the poem with netcat or a client from chapter 2:
 """
 
 import argparse
+import math
 import socket
 import sys
 import time
 from pathlib import Path
 
 
+def port_number(text: str) -> int:
+    """A port to listen on, from 0 to 65535; 0 lets the system pick one."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number from 0 to 65535: {text!r}")
+    return port
+
+
+def delay_seconds(text: str) -> float:
+    """A number of seconds to wait: 0 or more, and finite."""
+    seconds = float(text)
+    if not 0 <= seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a number of seconds, 0 or more: {text!r}")
+    return seconds
+
+
+def positive_count(text: str) -> int:
+    """A whole number, 1 or more."""
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number, 1 or more: {text!r}")
+    return number
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("poem", type=Path, help="the file holding the poem")
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--port", type=port_number, default=0,
                         help="port to listen on (default: 0, the system picks one)")
     parser.add_argument("--iface", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--delay", type=float, default=0.7,
+    parser.add_argument("--delay", type=delay_seconds, default=0.7,
                         help="seconds to wait after each chunk (default: 0.7)")
-    parser.add_argument("--num-bytes", type=int, default=10,
+    parser.add_argument("--num-bytes", type=positive_count, default=10,
                         help="bytes in each chunk (default: 10)")
     return parser.parse_args()
 
@@ -61,6 +86,8 @@ def serve(listener: socket.socket, poem: bytes, num_bytes: int,
 
 def main() -> None:
     args = parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     try:
         poem = args.poem.read_bytes()
     except OSError as error:
@@ -75,7 +102,7 @@ def main() -> None:
     listener.listen(5)
     host, port = listener.getsockname()
     try:
-        print(f"Serving {args.poem} on {host}:{port}.", flush=True)
+        print(f"Serving {args.poem} on {host}:{port}.")
         serve(listener, poem, args.num_bytes, args.delay)
     except KeyboardInterrupt:
         pass  # Ctrl-C: the normal way to stop a server

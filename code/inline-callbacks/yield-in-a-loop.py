@@ -18,7 +18,8 @@ from collections.abc import Generator
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, ReactorNotRunning
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
 from twisted.internet.interfaces import IConnector
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
@@ -27,7 +28,7 @@ from twisted.python.failure import Failure
 def parse_address(text: str) -> tuple[str, int]:
     """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
     host, _, port = text.rpartition(":")
-    if not port.isdigit():
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
     return host or "127.0.0.1", int(port)
 
@@ -46,8 +47,11 @@ class PoetryProtocol(Protocol):
     def connectionLost(self, reason: Failure) -> None:
         if not reactor.running:
             return  # Ctrl-C: nobody is waiting for this poem any more
-        if reason.check(ConnectionDone):
+        if reason.check(ConnectionDone) and self.chunks:
             self.factory.deferred.callback(b"".join(self.chunks))
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
+            self.factory.deferred.errback(
+                ConnectionError("the server closed the connection without sending a poem"))
         else:
             self.factory.deferred.errback(reason)
 
@@ -59,6 +63,8 @@ class PoetryClientFactory(ClientFactory):
         self.deferred = deferred
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
+        if reason.check(ConnectTimeout):  # connectTCP() gave up, after its 30 seconds
+            reason = Failure(TimeoutError(f"no answer within {connector.timeout:g} seconds"))
         self.deferred.errback(reason)
 
 
@@ -98,6 +104,14 @@ def all_at_once(
     return poems
 
 
+def stop_reactor() -> None:
+    """Stop the reactor, unless Ctrl-C has stopped it already."""
+    try:
+        reactor.stop()
+    except ReactorNotRunning:
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("addresses", metavar="ADDRESS", nargs="+", type=parse_address,
@@ -105,6 +119,8 @@ def main() -> None:
     parser.add_argument("--all-at-once", action="store_true",
                         help="start every download before waiting for any")
     args = parser.parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     started = time.monotonic()
     outcome: list[str] = []
 
@@ -116,7 +132,7 @@ def main() -> None:
         outcome.append(f"No poems: {failure.getErrorMessage()}")
 
     def stop(result: None) -> None:
-        reactor.stop()
+        reactor.callLater(0, stop_reactor)
 
     fetch = all_at_once if args.all_at_once else one_by_one
     d = fetch(args.addresses)

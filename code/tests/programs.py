@@ -21,6 +21,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -146,6 +147,66 @@ class Program:
         if self.popen.poll() is None:
             self.interrupt()
         return self.finish()
+
+
+def wait_until(condition, what: str, timeout: float = 10) -> None:
+    """Check condition() every 10 ms until it is true; fail the test after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.01)  # look again
+
+
+def wait_for_the_reactor(program: Program, timeout: float = 10) -> None:
+    """Wait until the program's reactor runs, and Ctrl-C will stop it cleanly.
+
+    A program that gets Ctrl-C while Python is still importing Twisted dies
+    with a KeyboardInterrupt traceback, as any Python program would; a test
+    that means to press Ctrl-C in the running program must wait for it.
+    The reactor catches SIGTERM, which Python alone does not, and it
+    installs that handler just after its own for SIGINT: once Linux says
+    (in /proc/PID/status) that the process catches SIGTERM, the reactor is
+    the one that will get Ctrl-C.
+    """
+    status = Path(f"/proc/{program.popen.pid}/status")
+    sigterm = 1 << (signal.SIGTERM - 1)
+
+    def catches_sigterm() -> bool:
+        caught = re.search(r"^SigCgt:\s*([0-9a-f]+)$", status.read_text(), re.M)
+        return bool(int(caught.group(1), 16) & sigterm)
+
+    wait_until(catches_sigterm, "the reactor to start", timeout)
+
+
+def tcp_socket(local_port: int, remote_port: int) -> tuple[int, int, int]:
+    """(state, bytes not yet acknowledged, bytes not yet read) of a TCP socket on 127.0.0.1.
+
+    Read from Linux's /proc/net/tcp, so that a test can see from outside
+    what another process's socket is doing: whether the program has read
+    what arrived for it, or whether the other side's close has reached it
+    (state 8, CLOSE_WAIT).
+    """
+    local, remote = f"0100007F:{local_port:04X}", f"0100007F:{remote_port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if (fields[1], fields[2]) == (local, remote):
+            unacknowledged, unread = fields[4].split(":")
+            return int(fields[3], 16), int(unacknowledged, 16), int(unread, 16)
+    raise AssertionError(f"no TCP socket from port {local_port} to port {remote_port}")
+
+
+def wait_until_read(connection: socket.socket) -> None:
+    """Wait until the program at the other end of ``connection`` has read all we sent."""
+    ours, theirs = connection.getsockname()[1], connection.getpeername()[1]
+    wait_until(lambda: tcp_socket(ours, theirs)[1] == 0  # it arrived
+               and tcp_socket(theirs, ours)[2] == 0,  # and the program read it
+               "the program never read what was sent to it")
+
+
+def process_state(pid: int) -> str:
+    """A process's state, from Linux's /proc/PID/stat: "S" waiting, "R" running, "T" stopped."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
 
 
 def run(relative_path: str, *args: str, timeout: float = 10) -> tuple[int, str, str]:

@@ -1,10 +1,19 @@
 """Chapter 2: the blocking server and the two blocking-socket clients."""
 
 import socket
+import time
 
 from twisted.trial import unittest
 
-from tests.programs import POEMS, Program, listener, load_program, refused_port, run
+from tests.programs import (
+    POEMS,
+    Program,
+    listener,
+    load_program,
+    refused_port,
+    run,
+    unanswered_port,
+)
 
 SERVER = "blocking-server/slowpoetry.py"
 BLOCKING = "blocking-client/get-poetry.py"
@@ -54,6 +63,14 @@ class BlockingServerTests(unittest.TestCase):
         self.assertIn("Connection 2: sent 673 bytes.", log)
         self.assertEqual(err, "")
 
+    def test_each_log_line_is_sent_at_once(self):
+        """The log reaches a pipe line by line, while the server is still busy."""
+        server, port = start_server(self, "science", "--num-bytes", "10")
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.recv(10)
+            # The poem takes 68 chunks: the server is still sending it.
+            self.assertEqual(server.readline(), "Connection 1 from 127.0.0.1.\n")
+
     def test_ctrl_c_stops_it_cleanly(self):
         server, port = start_server(self)
         status, out, err = server.stop()
@@ -93,6 +110,53 @@ class ClientTests(unittest.TestCase):
             status, out, err = run(client, "--timeout", "0.2", str(port))
             self.assertEqual(status, 1)
             self.assertIn(f"Task 1: 127.0.0.1:{port} said nothing for 0.2 seconds\n", err)
+
+    def test_a_connection_that_never_completes_times_out(self):
+        port = unanswered_port(self)
+        for client in (BLOCKING, ASYNC):
+            started = time.monotonic()
+            status, out, err = Program(client, "--timeout", "1", str(port)).finish(timeout=5)
+            self.assertEqual(status, 1, client)
+            self.assertEqual(out, "")
+            self.assertIn(f"Task 1: cannot get poetry from 127.0.0.1:{port}:"
+                          " no answer within 1 seconds\n", err)
+            self.assertGreaterEqual(time.monotonic() - started, 1, client)
+
+    def test_the_async_client_connects_without_blocking(self):
+        """A connection that never completes holds up no other download."""
+        dead = unanswered_port(self)
+        _, live = start_server(self, "science", "--num-bytes", "300")
+        status, out, err = run(ASYNC, "--timeout", "2", str(dead), str(live))
+        self.assertEqual(status, 1)
+        self.assertEqual(out.encode(), POEMS["science"])
+        lines = err.splitlines()
+        self.assertLess(lines.index("Task 2: finished"),
+                        lines.index(f"Task 1: cannot get poetry from 127.0.0.1:{dead}:"
+                                    " no answer within 2 seconds"))
+
+    def test_each_server_has_its_own_deadline(self):
+        """A silent server times out while another one is still sending."""
+        _, silent = listener(self)
+        _, slow = start_server(self, "science", "--num-bytes", "50", "--delay", "0.2")
+        status, out, err = run(ASYNC, "--timeout", "0.5", str(silent), str(slow))
+        self.assertEqual(status, 1)
+        self.assertEqual(out.encode(), POEMS["science"])
+        lines = err.splitlines()
+        self.assertLess(lines.index(f"Task 1: 127.0.0.1:{silent} said nothing for 0.5 seconds"),
+                        lines.index("Task 2: finished"))
+
+    def test_an_empty_poem_is_a_failure(self):
+        server, port = listener(self)
+        for client in (BLOCKING, ASYNC):
+            program = Program(client, str(port))
+            connection, _ = server.accept()
+            connection.close()  # not a single byte
+            status, out, err = program.finish()
+            self.assertEqual(status, 1, client)
+            self.assertEqual(out, "")
+            self.assertIn(f"Task 1: cannot get poetry from 127.0.0.1:{port}: the server closed"
+                          " the connection without sending a poem\n", err)
+            self.assertIn("Got 0 of 1 poems in", err)
 
     def test_ctrl_c_stops_a_waiting_client_cleanly(self):
         silent, port = listener(self)

@@ -2,12 +2,11 @@
 
 import io
 import sys
-import time
 
 from twisted.internet import task
 from twisted.trial import unittest
 
-from tests.programs import Program, load_program, run
+from tests.programs import Program, load_program, run, wait_for_the_reactor
 
 PROGRAMS = {
     name: f"basic-twisted/{name}.py"
@@ -30,12 +29,12 @@ def interrupt_when_running(test, relative_path):
     """Start a program, let its reactor start, press Ctrl-C; return (status, out, err).
 
     The program prints its first line just before reactor.run(), which
-    then installs the reactor's own SIGINT handler; give it a moment.
+    then installs the reactor's own SIGINT handler.
     """
     program = Program(relative_path)
     test.addCleanup(program.stop)
     first = program.first_line()
-    time.sleep(0.5)
+    wait_for_the_reactor(program)
     status, out, err = program.stop()
     return status, first + out, err
 
@@ -90,6 +89,20 @@ class CountdownTests(unittest.TestCase):
     def test_start(self):
         status, out, err = run(PROGRAMS["countdown"], "--interval", "0.02", "--start", "1")
         self.assertEqual(out.split(), ["tick", "1...", "tick", "Liftoff!"])
+
+    def test_start_at_zero(self):
+        status, out, err = run(PROGRAMS["countdown"], "--interval", "0.02", "--start", "0")
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(out.split(), ["tick", "Liftoff!"])
+
+    def test_each_line_is_sent_at_once(self):
+        """Into a pipe, each line leaves when it is printed, not when the program ends."""
+        for name in ("countdown", "countdown-blocking"):
+            # The countdown's first step is 5 s away, its end 15 s: Ctrl-C comes first.
+            program = Program(PROGRAMS[name], "--start", "1", "--interval", "10")
+            self.addCleanup(program.stop)
+            self.assertEqual(program.readline(timeout=4), "tick\n", name)
+            self.assertEqual(program.stop(), (0, "", ""), name)
 
     def test_the_countdown_in_simulated_time(self):
         """With a fake clock, the steps come exactly `interval` seconds apart."""
@@ -187,6 +200,14 @@ class CountdownsSolutionTests(unittest.TestCase):
             "Countdown 3: Liftoff!",
             "Countdown 1: Liftoff!",
         ])
+
+    def test_each_line_is_sent_at_once(self):
+        """Into a pipe, each line leaves when it is printed, not when the program ends."""
+        program = Program(COUNTDOWNS, "--interval", "10", "2", "1")  # 20 s to the end
+        self.addCleanup(program.stop)
+        self.assertEqual(program.readline(timeout=4), "Countdown 1: 2...\n")
+        self.assertEqual(program.readline(timeout=4), "Countdown 2: 1...\n")
+        self.assertEqual(program.stop(), (0, "", ""))
 
     def test_a_countdown_in_simulated_time(self):
         countdowns = load_program(COUNTDOWNS)

@@ -23,11 +23,15 @@ from tests.programs import (
     run,
     start_server,
     unanswered_port,
+    wait_until_read,
 )
 
 CLIENT = "twisted-client-1/get-poetry.py"
 BLOCKING = "twisted-client-1/get-poetry-blocking.py"
 SOLUTION = "solutions/ch04-connect-without-blocking/get-poetry.py"
+NO_POEM = "the server closed the connection without sending a poem"
+
+
 class PoetrySocketTests(unittest.TestCase):
     """The PoetrySocket of twisted-client-1, driven by hand instead of by the reactor."""
 
@@ -106,6 +110,14 @@ class PoetrySocketTests(unittest.TestCase):
         self.assertEqual(self.download.fileno(), -1)
         self.assertFalse(self.download.timer.active())
 
+    def test_an_empty_poem_hands_back_nothing(self):
+        reactor.removeReader(self.download)
+        self.patch(reactor, "running", True)
+        self.download.connectionLost(Failure(ConnectionDone()))  # and not a byte before it
+        self.assertEqual(self.results, [(1, None)])
+        self.assertEqual(self.stderr.getvalue(),
+                         f"Task 1: cannot get poetry from {self.download.address}: {NO_POEM}\n")
+
     def test_a_lost_connection_hands_back_nothing(self):
         reactor.removeReader(self.download)
         self.patch(reactor, "running", True)
@@ -166,12 +178,24 @@ class ClientTests(unittest.TestCase):
         self.assertEqual(out.encode(), POEMS["science"])
         self.assertIn(f"Task 1: 127.0.0.1:{silent} said nothing for 0.3 seconds\n", err)
 
+    def test_an_empty_poem_is_a_failure(self):
+        for program in (CLIENT, BLOCKING, SOLUTION):
+            server, port = listener(self)
+            client = Program(program, str(port))
+            connection, _ = server.accept()
+            connection.close()  # not a byte
+            status, out, err = client.finish()
+            self.assertEqual((status, out), (1, ""), program)
+            self.assertEqual(err.splitlines()[0],
+                             f"Task 1: cannot get poetry from 127.0.0.1:{port}: {NO_POEM}", program)
+            self.assertIn("Got 0 of 1 poems in", err)
+
     def test_a_reset_connection_is_reported(self):
         server, port = listener(self)
         program = Program(CLIENT, str(port))
         connection, _ = server.accept()
         connection.sendall(b"Tyger Tyger")
-        time.sleep(0.3)
+        wait_until_read(connection)
         reset(connection)
         status, out, err = program.finish()
         self.assertEqual(status, 1)
@@ -218,6 +242,28 @@ class BlockingTests(unittest.TestCase):
         self.assertNotIn("said nothing", err)
         self.assertGreater(elapsed, 0.9)
 
+    def test_ctrl_c_while_blocked_in_do_read(self):
+        """Ctrl-C's stop waits for doRead(); the client's own stop then comes second, quietly."""
+        server, port = listener(self)
+        program = Program(BLOCKING, str(port))
+        self.addCleanup(program.stop)
+        connection, (_, client_port) = server.accept()
+        self.addCleanup(connection.close)
+        half = len(POEMS["tyger"]) // 2
+        connection.sendall(POEMS["tyger"][:half])
+        wait_until_read(connection)  # the reactor is running, and doRead() waits for more
+        program.interrupt()  # Ctrl-C: the reactor can only take note, and stop later
+        connection.sendall(POEMS["tyger"][half:])
+        connection.close()  # the poem is whole: doRead() returns, and the client stops too
+        status, out, err = program.finish()
+        self.assertNotIn("ReactorNotRunning", err)
+        self.assertNotIn("Traceback", err)
+        self.assertEqual((status, out.encode()), (0, POEMS["tyger"]), err)
+        self.assertEqual(err.splitlines()[:2], [
+            f"Task 1: got {len(POEMS['tyger'])} bytes of poetry from 127.0.0.1:{port}",
+            "Task 1: finished",
+        ])
+
     def test_the_non_blocking_client_keeps_its_timeout(self):
         port = start_server(self, "science", "--delay", "0.5", "--num-bytes", "400")
         status, out, err = run(CLIENT, "--timeout", "0.2", str(port))
@@ -262,5 +308,5 @@ class ConnectWithoutBlockingTests(unittest.TestCase):
         self.assertEqual(status, 1)
         self.assertEqual(out.encode(), POEMS["science"])
         self.assertIn(f"Task 1: cannot get poetry from 127.0.0.1:{stuck}: "
-                      "no connection after 0.5 seconds\n", err)
+                      "no answer within 0.5 seconds\n", err)
         self.assertLess(err.index("Task 2: finished"), err.index("Task 1: cannot get poetry"))

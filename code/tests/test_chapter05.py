@@ -31,6 +31,7 @@ from tests.programs import (
     run,
     start_server,
     unanswered_port,
+    wait_until_read,
 )
 
 CLIENT = "twisted-client-2/get-poetry.py"
@@ -38,6 +39,7 @@ STACK = "twisted-client-2/get-poetry-stack.py"
 RETRY = "solutions/ch05-retry/get-poetry.py"
 SERVER = "blocking-server/slowpoetry.py"
 ADDRESS = IPv4Address("TCP", "127.0.0.1", 10001)
+NO_POEM = "the server closed the connection without sending a poem"
 
 
 class ProtocolTests(unittest.TestCase):
@@ -101,6 +103,12 @@ class ProtocolTests(unittest.TestCase):
         self.assertEqual(self.stderr.getvalue(),
                          "Task 3: 127.0.0.1:10001 said nothing for 10 seconds\n")
 
+    def test_an_empty_poem_is_no_poem(self):
+        self.lose(ConnectionDone())  # a clean close, and not a byte before it
+        self.assertEqual(self.results, [(3, None)])
+        self.assertEqual(self.stderr.getvalue(),
+                         f"Task 3: cannot get poetry from 127.0.0.1:10001: {NO_POEM}\n")
+
     def test_a_broken_connection_is_no_poem(self):
         self.protocol.dataReceived(b"half a poem")
         self.lose(ConnectionLost())
@@ -122,12 +130,18 @@ class ProtocolTests(unittest.TestCase):
         self.assertEqual(self.stderr.getvalue(),
                          "Task 3: cannot get poetry from 127.0.0.1:10001: Connection refused\n")
 
+    def test_a_connection_that_takes_too_long(self):
+        """Twisted's "User timeout caused connection failure." is said in the book's words."""
+        self.patch(reactor, "running", True)
+        self.factory.clientConnectionFailed(None, Failure(TimeoutError()))
+        self.assertEqual(self.results, [(3, None)])
+        self.assertEqual(self.stderr.getvalue(), "Task 3: cannot get poetry from 127.0.0.1:10001: "
+                                                 "no answer within 10 seconds\n")
+
     def test_describe_keeps_it_short(self):
         describe = self.module.describe
         self.assertEqual(describe(Failure(ConnectionRefusedError(111, "Connection refused"))),
                          "Connection refused")
-        self.assertEqual(describe(Failure(TimeoutError())),
-                         "User timeout caused connection failure.")
         self.assertEqual(describe(Failure(DNSLookupError("nowhere.invalid"))),
                          "DNS lookup failed: nowhere.invalid.")
 
@@ -170,14 +184,26 @@ class ClientTests(unittest.TestCase):
         self.assertEqual(status, 1)
         self.assertEqual(out.encode(), POEMS["science"])
         self.assertIn(f"Task 1: cannot get poetry from 127.0.0.1:{stuck}: "
-                      "User timeout caused connection failure.\n", err)
+                      "no answer within 0.5 seconds\n", err)
+
+    def test_an_empty_poem_is_a_failure(self):
+        for program in (CLIENT, STACK, RETRY):
+            server, port = listener(self)
+            client = Program(program, str(port))
+            connection, _ = server.accept()
+            connection.close()  # not a byte
+            status, out, err = client.finish()
+            self.assertEqual((status, out), (1, ""), program)
+            self.assertEqual(err.splitlines()[0],
+                             f"Task 1: cannot get poetry from 127.0.0.1:{port}: {NO_POEM}", program)
+            self.assertIn("Got 0 of 1 poems in", err)
 
     def test_a_reset_connection_is_reported(self):
         server, port = listener(self)
         program = Program(CLIENT, str(port))
         connection, _ = server.accept()
         connection.sendall(b"Tyger Tyger")
-        time.sleep(0.3)
+        wait_until_read(connection)
         reset(connection)
         status, out, err = program.finish()
         self.assertEqual(status, 1)
@@ -244,6 +270,17 @@ class RetryTests(unittest.TestCase):
             f"Task 1: cannot connect to 127.0.0.1:{dead}: Connection refused; "
             "trying again in 0.1 seconds",
             f"Task 1: cannot get poetry from 127.0.0.1:{dead}: Connection refused",
+        ])
+
+    def test_a_connection_that_is_never_made_is_tried_again(self):
+        stuck = unanswered_port(self)
+        status, out, err = run(RETRY, "--timeout", "0.2", "--retries", "1", "--retry-delay", "0",
+                               str(stuck))
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err.splitlines()[:2], [
+            f"Task 1: cannot connect to 127.0.0.1:{stuck}: no answer within 0.2 seconds; "
+            "trying again in 0 seconds",
+            f"Task 1: cannot get poetry from 127.0.0.1:{stuck}: no answer within 0.2 seconds",
         ])
 
     def test_gets_the_poem_from_a_server_that_starts_late(self):

@@ -4,6 +4,7 @@ import io
 import sys
 import time
 
+from twisted.internet import error, reactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.error import (
@@ -12,7 +13,7 @@ from twisted.internet.error import (
     ConnectionLost,
     ConnectionRefusedError,
 )
-from twisted.internet.protocol import ClientFactory
+from twisted.internet.protocol import ClientFactory, Factory, Protocol
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial import unittest
@@ -26,12 +27,23 @@ from tests.programs import (
     reset,
     run,
     start_server,
+    unanswered_port,
+    wait_for_the_reactor,
+    wait_until_read,
 )
 
 CLIENT = "twisted-client-3/get-poetry.py"
 HANGS = "twisted-client-3/get-poetry-hangs.py"
 FIRST = "solutions/ch06-first-poem/get-poetry.py"
 ADDRESS = IPv4Address("TCP", "127.0.0.1", 10001)
+NO_POEM = "the server closed the connection without sending a poem"
+
+
+class HangUp(Protocol):
+    """A server's protocol that closes every connection at once, without a word."""
+
+    def connectionMade(self):
+        self.transport.loseConnection()
 
 
 class Outcomes:
@@ -72,6 +84,13 @@ class ProtocolTests(unittest.TestCase):
         self.assertEqual(self.outcomes.calls, [("callback", poem)])
         self.assertFalse(self.protocol.timer.active())
 
+    def test_an_empty_poem_goes_to_the_errback(self):
+        self.protocol.connectionLost(Failure(ConnectionDone()))  # and not a byte before it
+        [(kind, failure)] = self.outcomes.calls
+        self.assertEqual(kind, "errback")
+        self.assertIs(failure.type, ConnectionError)
+        self.assertEqual(failure.getErrorMessage(), NO_POEM)
+
     def test_a_broken_connection_goes_to_the_errback(self):
         self.protocol.dataReceived(b"half a poem")
         reason = Failure(ConnectionLost())
@@ -91,6 +110,13 @@ class ProtocolTests(unittest.TestCase):
         reason = Failure(ConnectionRefusedError(111, "Connection refused"))
         self.factory.clientConnectionFailed(None, reason)
         self.assertEqual(self.outcomes.calls, [("errback", reason)])
+
+    def test_a_connection_that_takes_too_long_goes_to_the_errback_in_words(self):
+        self.factory.clientConnectionFailed(None, Failure(error.TimeoutError()))  # Twisted's
+        [(kind, failure)] = self.outcomes.calls
+        self.assertEqual(kind, "errback")
+        self.assertIs(failure.type, TimeoutError)  # Python's, as for a silent server
+        self.assertEqual(failure.getErrorMessage(), "no answer within 10 seconds")
 
     def test_the_protocol_and_factory_print_nothing(self):
         stderr, stdout = io.StringIO(), io.StringIO()
@@ -117,6 +143,15 @@ class HangingFactoryTests(unittest.TestCase):
         protocol.connectionLost(Failure(ConnectionLost()))
         self.assertEqual(outcomes.calls, [])
 
+    def test_it_ignores_an_empty_poem(self):
+        """An empty poem is no poem, and this factory has nobody to tell."""
+        module = load_program(HANGS)
+        outcomes = Outcomes()
+        protocol = module.PoetryClientFactory(outcomes.callback).buildProtocol(ADDRESS)
+        protocol.makeConnection(StringTransport())
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(outcomes.calls, [])
+
 
 class GetPoetryTests(unittest.TestCase):
     """get_poetry() in this process, on the real reactor, against real servers."""
@@ -139,6 +174,18 @@ class GetPoetryTests(unittest.TestCase):
     def test_calls_the_errback_for_a_silent_server(self):
         _, port = listener(self)
         return self.assertFailure(self.fetch(port, timeout=0.2), TimeoutError)
+
+    def test_calls_the_errback_for_a_connection_never_made(self):
+        d = self.assertFailure(self.fetch(unanswered_port(self), timeout=0.2), TimeoutError)
+        d.addCallback(lambda error: self.assertEqual(str(error), "no answer within 0.2 seconds"))
+        return d
+
+    def test_calls_the_errback_for_an_empty_poem(self):
+        server = reactor.listenTCP(0, Factory.forProtocol(HangUp), interface="127.0.0.1")
+        self.addCleanup(server.stopListening)
+        d = self.assertFailure(self.fetch(server.getHost().port), ConnectionError)
+        d.addCallback(lambda error: self.assertEqual(str(error), NO_POEM))
+        return d
 
     def test_returns_before_anything_happens(self):
         d = self.fetch(start_server(self, "automne"))
@@ -199,18 +246,36 @@ class ClientTests(unittest.TestCase):
         program = Program(CLIENT, str(port))
         connection, _ = server.accept()
         connection.sendall(b"Tyger Tyger")
-        time.sleep(0.3)
+        wait_until_read(connection)
         reset(connection)
         status, out, err = program.finish()
         self.assertEqual((status, out), (1, ""))
         self.assertIn(f"Task 1: cannot get poetry from 127.0.0.1:{port}: Connection to the "
                       "other side was lost in a non-clean fashion.\n", err)
 
+    def test_an_empty_poem_is_a_failure(self):
+        server, port = listener(self)
+        program = Program(CLIENT, str(port))
+        connection, _ = server.accept()
+        connection.close()  # not a byte
+        status, out, err = program.finish()
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err.splitlines()[0],
+                         f"Task 1: cannot get poetry from 127.0.0.1:{port}: {NO_POEM}")
+
+    def test_a_connection_that_is_never_made(self):
+        stuck = unanswered_port(self)
+        status, out, err = run(CLIENT, "--timeout", "0.3", str(stuck))
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err.splitlines()[0], f"Task 1: cannot get poetry from 127.0.0.1:{stuck}: "
+                                              "no answer within 0.3 seconds")
+
     def test_ctrl_c_stops_it_quietly(self):
-        _, silent = listener(self)
+        server, silent = listener(self)
         program = Program(CLIENT, str(silent))
         self.addCleanup(program.stop)
-        time.sleep(1)  # connected, and waiting
+        self.addCleanup(server.accept()[0].close)  # connected, and waiting
+        wait_for_the_reactor(program)
         status, out, err = program.stop()
         self.assertEqual((status, out, err), (130, "", ""))
 
@@ -237,6 +302,17 @@ class FirstPoemTests(unittest.TestCase):
             f"Cannot get poetry from 127.0.0.1:{silent}: the server said nothing for 0.3 seconds",
         ])
         self.assertIn(f"Got a poem from 127.0.0.1:{live} in ", err)
+
+    def test_an_empty_poem_is_no_poem(self):
+        server, empty = listener(self)
+        live = start_server(self, "tyger")
+        program = Program(FIRST, str(empty), str(live))
+        server.accept()[0].close()  # not a byte
+        status, out, err = program.finish()
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.encode(), POEMS["tyger"])
+        self.assertEqual(err.splitlines()[0],
+                         f"Cannot get poetry from 127.0.0.1:{empty}: {NO_POEM}")
 
     def test_stops_at_the_first_poem(self):
         first, second = start_server(self, "science"), refused_port(self)

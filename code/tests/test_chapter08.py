@@ -1,8 +1,9 @@
 """Chapter 8: get_poetry() returns a Deferred, which the factory fires once."""
 
-import time
+import os
+import signal
 
-from twisted.internet import reactor
+from twisted.internet import error, reactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import AlreadyCalledError, Deferred
 from twisted.internet.error import (
@@ -21,16 +22,24 @@ from tests.programs import (
     Program,
     listener,
     load_program,
+    process_state,
     refused_port,
     run,
     start_server,
+    tcp_socket,
     unanswered_port,
+    wait_for_the_reactor,
+    wait_until,
+    wait_until_read,
 )
 
 CLIENT = "twisted-client-4/get-poetry.py"
 STACK = "twisted-client-4/get-poetry-stack.py"
 DEADLINE = "solutions/ch08-deadline/get-poetry.py"
 ADDRESS = IPv4Address("TCP", "127.0.0.1", 10001)
+NO_POEM = "the server closed the connection without sending a poem"
+CLOSE_WAIT = 8
+"""The state of a TCP socket whose other side has closed the connection."""
 
 
 class Outcomes:
@@ -68,6 +77,19 @@ class FactoryTests(unittest.TestCase):
         self.protocol.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.outcomes.calls, [("callback", POEMS["tyger"])])
         self.assertIsNone(self.factory.deferred)
+
+    def test_an_empty_poem_fires_the_errback(self):
+        self.protocol.connectionLost(Failure(ConnectionDone()))  # and not a byte before it
+        [(kind, failure)] = self.outcomes.calls
+        self.assertEqual((kind, failure.type, failure.getErrorMessage()),
+                         ("errback", ConnectionError, NO_POEM))
+        self.assertIsNone(self.factory.deferred)
+
+    def test_a_connection_that_takes_too_long_fails_in_words(self):
+        self.factory.clientConnectionFailed(None, Failure(error.TimeoutError()))  # Twisted's
+        [(kind, failure)] = self.outcomes.calls
+        self.assertEqual((kind, failure.type, failure.getErrorMessage()),
+                         ("errback", TimeoutError, "no answer within 10 seconds"))
 
     def test_a_failed_connection_fires_the_errback(self):
         reason = Failure(ConnectionRefusedError(111, "Connection refused"))
@@ -138,6 +160,12 @@ class GetPoetryTests(unittest.TestCase):
         self.assertFalse(d.called)  # even a refusal is news for a later turn of the loop
         return self.assertFailure(d, ConnectionRefusedError)
 
+    def test_fails_for_a_connection_never_made(self):
+        get_poetry = load_program(CLIENT).get_poetry
+        d = self.assertFailure(get_poetry("127.0.0.1", unanswered_port(self), 0.2), TimeoutError)
+        d.addCallback(lambda error: self.assertEqual(str(error), "no answer within 0.2 seconds"))
+        return d
+
     def test_fails_for_a_silent_server(self):
         _, port = listener(self)
         get_poetry = load_program(CLIENT).get_poetry
@@ -176,12 +204,62 @@ class ClientTests(unittest.TestCase):
         self.assertTrue(err.startswith(f"Task 1: cannot get poetry from 127.0.0.1:{silent}: "
                                        "the server said nothing for 0.3 seconds\n"), err)
 
+    def test_an_empty_poem_is_a_failure(self):
+        for program in (CLIENT, STACK, DEADLINE):
+            server, port = listener(self)
+            client = Program(program, str(port))
+            connection, _ = server.accept()
+            connection.close()  # not a byte
+            status, out, err = client.finish()
+            self.assertEqual((status, out), (1, ""), program)
+            self.assertEqual(err.splitlines()[0],
+                             f"Task 1: cannot get poetry from 127.0.0.1:{port}: {NO_POEM}", program)
+
+    def test_a_connection_that_is_never_made(self):
+        stuck = unanswered_port(self)
+        status, out, err = run(CLIENT, "--timeout", "0.3", str(stuck))
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err.splitlines()[0], f"Task 1: cannot get poetry from 127.0.0.1:{stuck}: "
+                                              "no answer within 0.3 seconds")
+
+    def test_ctrl_c_as_the_last_poem_ends(self):
+        """Ctrl-C and the end of the last poem in one turn of the loop: two stops, no error.
+
+        The client is stopped (SIGSTOP) while the server closes the
+        connection and Ctrl-C is pressed; when it goes on (SIGCONT), the
+        reactor hears of both at once.  Ctrl-C queues a stop for the next
+        turn of the loop, and in this turn the last download ends and
+        done() asks for a stop of its own.
+        """
+        server, port = listener(self)
+        program = Program(CLIENT, str(port))
+        self.addCleanup(program.stop)
+        self.addCleanup(lambda: program.popen.poll() is None
+                        and os.kill(program.popen.pid, signal.SIGCONT))  # if the test failed
+        connection, (_, client_port) = server.accept()
+        self.addCleanup(connection.close)
+        connection.sendall(POEMS["tyger"])
+        wait_until_read(connection)  # the reactor is running
+        # Waiting, which it does in one place only: in the reactor, for the next event.
+        wait_until(lambda: process_state(program.popen.pid) == "S", "the client never waited")
+        os.kill(program.popen.pid, signal.SIGSTOP)
+        wait_until(lambda: process_state(program.popen.pid) == "T", "the client never stopped")
+        connection.close()
+        wait_until(lambda: tcp_socket(client_port, port)[0] == CLOSE_WAIT,
+                   "the server's close never reached the client")
+        program.interrupt()  # Ctrl-C, pending until the client goes on
+        os.kill(program.popen.pid, signal.SIGCONT)
+        status, out, err = program.finish()
+        self.assertNotIn("ReactorNotRunning", err)
+        self.assertNotIn("Traceback", err)
+        self.assertEqual((status, out.encode()), (0, POEMS["tyger"]), err)
+
     def test_ctrl_c_stops_it_quietly(self):
         """Connected and waiting, or still connecting: Ctrl-C, status 130, not a word."""
         _, silent = listener(self)
         program = Program(CLIENT, str(silent), str(unanswered_port(self)))
         self.addCleanup(program.stop)
-        time.sleep(1)
+        wait_for_the_reactor(program)
         self.assertEqual(program.stop(), (130, "", ""))
 
     def test_help(self):

@@ -3,7 +3,6 @@
 import io
 import random
 import sys
-import time
 from functools import partial
 
 from twisted.internet.defer import Deferred
@@ -19,10 +18,13 @@ from tests.programs import (
     refused_port,
     run,
     start_server,
+    unanswered_port,
+    wait_for_the_reactor,
 )
 
 CLIENT = "twisted-client-5/get-poetry.py"
 PLACEHOLDER = "solutions/ch09-placeholder/get-poetry.py"
+NO_POEM = "the server closed the connection without sending a poem"
 
 
 class CummingsifyTests(unittest.TestCase):
@@ -164,6 +166,25 @@ class ClientTests(unittest.TestCase):
                       err)
         self.assertEqual(len(err.splitlines()), 3)
 
+    def test_an_empty_poem_is_a_failure_that_is_not_cummingsified(self):
+        for program in (CLIENT, PLACEHOLDER):
+            server, port = listener(self)
+            client = Program(program, "--outcomes", "bug", str(port))
+            connection, _ = server.accept()
+            connection.close()  # not a byte
+            status, out, err = client.finish()
+            self.assertEqual((status, out), (1, ""), program)
+            self.assertEqual(err.splitlines()[0],
+                             f"Task 1: cannot get poetry from 127.0.0.1:{port}: {NO_POEM}", program)
+            self.assertNotIn("cummingsify", err)
+
+    def test_a_connection_that_is_never_made(self):
+        stuck = unanswered_port(self)
+        status, out, err = run(CLIENT, "--timeout", "0.3", str(stuck))
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err.splitlines()[0], f"Task 1: cannot get poetry from 127.0.0.1:{stuck}: "
+                                              "no answer within 0.3 seconds")
+
     def test_without_outcomes_every_poem_ends_somewhere(self):
         """At random: each task ends as a poem (either case) or as gibberish, never hangs."""
         ports = [start_server(self, "tyger") for _ in range(4)]
@@ -177,7 +198,7 @@ class ClientTests(unittest.TestCase):
         _, silent = listener(self)
         program = Program(CLIENT, str(silent))
         self.addCleanup(program.stop)
-        time.sleep(1)
+        wait_for_the_reactor(program)
         self.assertEqual(program.stop(), (130, "", ""))
 
 

@@ -5,6 +5,7 @@ import socket
 from contextlib import redirect_stdout
 from pathlib import Path
 
+from twisted.internet import reactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.testing import StringTransport
@@ -51,6 +52,16 @@ def lose(protocol, reason: Exception | None = None):
     return output.getvalue()
 
 
+def serving(test) -> None:
+    """Play a running reactor for one test, as the reactor is while a server serves.
+
+    Trial runs a synchronous test with its reactor stopped, and a server
+    logs nothing about a connection that ends while the reactor is not
+    running: it takes that for Ctrl-C, the reactor shutting down.
+    """
+    test.patch(reactor, "running", True)
+
+
 def fetch(port: int, source: str | None = None, timeout: float = 10) -> bytes:
     """Fetch a poem as nc would: read until the server closes the connection."""
     source_address = (source, 0) if source else None
@@ -72,6 +83,7 @@ class PoetryProtocolTests(unittest.TestCase):
     """The protocol and the factory, with a StringTransport instead of a socket."""
 
     def setUp(self):
+        serving(self)
         self.module = load_program(SERVER)
         self.factory = self.module.PoetryFactory(POEM)
 
@@ -99,6 +111,12 @@ class PoetryProtocolTests(unittest.TestCase):
         self.assertEqual(
             lose(protocol, ConnectionLost()),
             "Connection 1: lost: Connection to the other side was lost in a non-clean fashion.\n")
+
+    def test_nothing_is_logged_when_the_reactor_shuts_down(self):
+        """Ctrl-C: the reactor closes every connection, and no client has hung up."""
+        protocol, _, _ = connect(self.factory)
+        self.patch(reactor, "running", False)  # as it is while the reactor shuts down
+        self.assertEqual(lose(protocol, ConnectionLost()), "")
 
     def test_data_from_the_client_is_ignored(self):
         protocol, transport, _ = connect(self.factory)
@@ -248,6 +266,9 @@ class AllowListProcessTests(unittest.TestCase):
 class AnthologyTests(unittest.TestCase):
     """Exercise 1: each connection gets the next poem."""
 
+    def setUp(self):
+        serving(self)
+
     def test_poems_in_turn_then_round_again(self):
         module = load_program(ANTHOLOGY)
         factory = module.AnthologyFactory([POEMS["science"], POEMS["tyger"]])
@@ -282,6 +303,7 @@ class MaxConnectionsTests(unittest.TestCase):
     """Exercise 2: at most --max-connections open at once."""
 
     def setUp(self):
+        serving(self)
         self.module = load_program(LIMIT)
         self.factory = self.module.PoetryFactory(POEM, max_connections=2)
 
@@ -296,6 +318,12 @@ class MaxConnectionsTests(unittest.TestCase):
         third, transport, _ = connect(self.factory)
         self.assertEqual(transport.value(), POEM)
         self.assertEqual(third.number, 3)
+
+    def test_a_connection_closed_at_shutdown_is_still_counted(self):
+        protocol, _, _ = connect(self.factory)
+        self.patch(reactor, "running", False)
+        self.assertEqual(lose(protocol, ConnectionLost()), "")
+        self.assertEqual(self.factory.open_connections, 0)
 
     def test_the_program_with_a_stalled_client(self):
         big = Path(self.mktemp()).resolve()

@@ -3,12 +3,13 @@
 import io
 import select
 import socket
+import subprocess
 import sys
 import time
 from contextlib import redirect_stdout
 from functools import partial
 
-from twisted.internet import reactor
+from twisted.internet import error, reactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.error import ConnectionDone, ConnectionRefusedError
@@ -17,13 +18,16 @@ from twisted.python.failure import Failure
 from twisted.trial import unittest
 
 from tests.programs import (
+    CODE,
     POEMS,
     Program,
+    environment,
     listener,
     load_program,
     refused_port,
     run,
     start_server,
+    unanswered_port,
 )
 
 SERVER = "twisted-server-2/transformedpoetry.py"
@@ -31,10 +35,35 @@ CLIENT = "twisted-client-6/get-poetry.py"
 DEFERRED = "twisted-deferred/deferred-in-callback.py"
 DEADLINE = "solutions/ch11-deadline/transformedpoetry.py"
 PIPELINE = "solutions/ch11-pipeline/get-poetry.py"
+NO_POEM = "the server closed the connection without sending a poem"
 
 
 def netstring(data: bytes) -> bytes:
     return b"%d:%s," % (len(data), data)
+
+
+def ctrl_c_inside(program: str, method: str, *args: str) -> tuple[int, str, str]:
+    """Run a client with Ctrl-C pressed inside one of its methods; return (status, out, err).
+
+    The method, "Class.name", is the one that delivers the last result: Ctrl-C
+    comes in the same turn of the reactor's loop as the client's own wish to stop,
+    the race a client must lose quietly.  main() runs in a process of its own.
+    """
+    class_name, name = method.split(".")
+    script = ("import os, signal, sys\n"
+              "from tests.programs import load_program\n"
+              f"module = load_program({program!r})\n"
+              f"cls = module.{class_name}\n"
+              f"original = cls.{name}\n"
+              "def pressed(self, *args):\n"
+              "    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, right now\n"
+              "    return original(self, *args)\n"
+              f"cls.{name} = pressed\n"
+              f"sys.argv = [{program!r}, *{list(args)!r}]\n"
+              "module.main()\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=CODE, env=environment(),
+                            capture_output=True, text=True, timeout=10)
+    return result.returncode, result.stdout, result.stderr
 
 
 class Connection:
@@ -140,6 +169,7 @@ class ProtocolTests(unittest.TestCase):
 
     def setUp(self):
         self.module = load_program(SERVER)
+        self.patch(reactor, "running", True)  # as in the server: Ctrl-C has not come
 
     @property
     def factory(self):
@@ -269,6 +299,14 @@ class ProtocolTests(unittest.TestCase):
                 "Connection 1 from 127.0.0.1: no answer: "
                 "the client hung up before its request was whole."])
 
+    def test_ctrl_c_is_not_a_client_hanging_up(self):
+        """The reactor disconnects everybody as it shuts down: that is no news for the log."""
+        connection = Connection(self.factory)
+        connection.send(b"11:upper.hell")
+        self.patch(reactor, "running", False)  # Ctrl-C: the reactor is shutting down
+        connection.close()
+        self.assertEqual(connection.lines(), [])
+
     def test_a_newline_in_a_name_cannot_forge_a_log_line(self):
         connection = Connection(self.factory)
         connection.send(netstring(b"x\nConnection 9 from 10.0.0.1: upper: answered.x"))
@@ -357,6 +395,17 @@ class ServerProcessTests(unittest.TestCase):
         status, out, err = server.stop()
         self.assertEqual((status, err), (0, ""))
         self.assertNotIn("Traceback", out)
+
+    def test_each_line_as_it_happens_and_nothing_at_ctrl_c(self):
+        """A pipe gets each line at once; a request half sent at Ctrl-C is not logged."""
+        server, port = start(self)
+        half = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.addCleanup(half.close)
+        half.sendall(b"11:upper.hell")
+        self.assertEqual(exchange(port, b"11:upper.hello,"), b"5:HELLO,")
+        self.assertEqual(server.readline(),  # while the server runs, not when it exits
+                         "Connection 2 from 127.0.0.1: upper: answered with 5 bytes.\n")
+        self.assertEqual(server.stop(), (0, "", ""))
 
     def test_a_port_in_use_is_a_clear_error(self):
         taken = socket.socket()
@@ -449,6 +498,12 @@ class ClientProtocolTests(unittest.TestCase):
         self.protocol.connectionLost(Failure(ConnectionDone()))
         failure = self.failureResultOf(self.deferred, self.module.TransformError)
         self.assertEqual(failure.getErrorMessage(), "the server hung up without an answer")
+
+    def test_a_connection_that_takes_too_long(self):
+        """Twisted's "User timeout caused connection failure." is said in the book's words."""
+        self.factory.clientConnectionFailed(None, Failure(error.TimeoutError()))
+        failure = self.failureResultOf(self.deferred, TimeoutError)  # Python's
+        self.assertEqual(failure.getErrorMessage(), "no answer within 10 seconds")
 
     def test_an_answer_that_is_not_a_netstring(self):
         self.protocol.dataReceived(b"HELLO\n")
@@ -591,6 +646,42 @@ class ClientProcessTests(unittest.TestCase):
         self.addCleanup(connection.close)
         self.assertEqual(program.stop(), (130, "", ""))
 
+    def test_an_empty_poem_is_a_failure(self):
+        for program in (CLIENT, PIPELINE):
+            server, port = listener(self)
+            client = Program(program, str(refused_port(self)), str(port))
+            connection, _ = server.accept()
+            connection.close()  # not a byte
+            status, out, err = client.finish()
+            self.assertEqual((status, out), (1, ""), program)
+            self.assertEqual(err.splitlines()[0],
+                             f"Task 1: cannot get poetry from 127.0.0.1:{port}: {NO_POEM}", program)
+            self.assertIn("Got 0 of 1 poems in", err)
+
+    def test_a_poetry_server_that_never_answers(self):
+        stuck = unanswered_port(self)
+        status, out, err = run(CLIENT, "--timeout", "0.5", str(refused_port(self)), str(stuck))
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err.splitlines()[0], f"Task 1: cannot get poetry from 127.0.0.1:{stuck}: "
+                                              "no answer within 0.5 seconds")
+
+    def test_a_transformation_server_that_never_answers(self):
+        stuck = unanswered_port(self)
+        port = start_server(self, "tyger")
+        status, out, err = run(CLIENT, "--timeout", "0.5", str(stuck), str(port))
+        self.assertEqual((status, out), (0, POEMS["tyger"].decode()))
+        self.assertEqual(err.splitlines()[0],
+                         f"Task 1: cummingsify failed at 127.0.0.1:{stuck} "
+                         "(no answer within 0.5 seconds); keeping the poem as it came")
+
+    def test_ctrl_c_as_the_last_answer_comes_in(self):
+        """The client's stop and Ctrl-C's in one turn of the loop: no ReactorNotRunning."""
+        xform, ports = poetry_and_transform_servers(self, "tyger")
+        status, out, err = ctrl_c_inside(CLIENT, "TransformClientFactory.answered",
+                                         str(xform), str(ports[0]))
+        self.assertNotIn("ReactorNotRunning", err)
+        self.assertEqual((status, out), (0, POEMS["tyger"].decode().lower()), err)
+
     def test_help(self):
         status, out, err = run(CLIENT, "--help")
         self.assertEqual((status, err), (0, ""))
@@ -640,6 +731,16 @@ class DeadlineTests(unittest.TestCase):
         self.assertEqual(exchange(port, b"11:shout.hello,"), b"")
         status, log, err = server.stop()
         self.assertIn("Connection 1 from 127.0.0.1: no answer: not a netstring", log)
+
+    def test_ctrl_c_with_a_request_half_sent_logs_nothing(self):
+        server, port = start(self, DEADLINE, "--timeout", "30")
+        half = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.addCleanup(half.close)
+        half.sendall(b"11:upper.hell")
+        self.assertEqual(exchange(port, b"11:upper.hello,"), b"5:HELLO,")
+        self.assertEqual(server.readline(),
+                         "Connection 2 from 127.0.0.1: upper: answered with 5 bytes.\n")
+        self.assertEqual(server.stop(), (0, "", ""))
 
     def test_the_timer_is_cancelled_with_the_connection(self):
         module = load_program(DEADLINE)

@@ -3,14 +3,17 @@
 import errno
 import inspect
 import io
+import os
 import socket
 import sys
+import time
 from contextlib import redirect_stdout
 
 from twisted.application.service import MultiService, Service
+from twisted.internet import reactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
-from twisted.internet.error import ConnectionDone, ConnectionRefusedError
+from twisted.internet.error import ConnectionDone, ConnectionLost, ConnectionRefusedError
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure, NoCurrentExceptionError
@@ -26,6 +29,7 @@ from tests.programs import (
 )
 
 PROXY = "twisted-server-3/poetry-proxy.py"
+FAST_SERVER = "twisted-server-1/fastpoetry.py"
 CLIENT_4 = "twisted-client-4/get-poetry.py"
 FIRED = "twisted-deferred/fired-deferred.py"
 MAYBE = "twisted-deferred/maybe-deferred.py"
@@ -34,6 +38,18 @@ EXPIRING = "solutions/ch12-expiring-cache/poetry-proxy.py"
 SHARED = "solutions/ch12-shared-download/poetry-proxy.py"
 POEM = POEMS["science"]
 UPSTREAM = "127.0.0.1:10001"
+EMPTY = "the server closed the connection without sending a poem"
+PROXIES = (PROXY, EXPIRING, SHARED)
+
+
+def serving(test) -> None:
+    """Play a running reactor for one test, as the reactor is while the proxy serves.
+
+    Trial runs a synchronous test with its reactor stopped, and the proxy
+    logs nothing about a connection or a download that ends while the
+    reactor is not running: it takes that for Ctrl-C.
+    """
+    test.patch(reactor, "running", True)
 
 
 def quietly(function, *args):
@@ -106,10 +122,50 @@ def start_proxy(test, upstream_port: int, program: str = PROXY, *options: str):
     return proxy, port
 
 
+def free_port() -> int:
+    """A port that nothing listens on, just now: the system picks it, and we let it go."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def open_sockets(pid: int) -> int:
+    """How many sockets a process holds open, from its file descriptors in /proc."""
+    folder = f"/proc/{pid}/fd"
+    links = []
+    for fd in os.listdir(folder):
+        try:
+            links.append(os.readlink(f"{folder}/{fd}"))
+        except FileNotFoundError:  # closed while we looked
+            pass
+    return sum(link.startswith("socket:") for link in links)
+
+
+def sockets_soon(pid: int, expected: int, seconds: float = 5) -> int:
+    """The sockets a process holds, once they are as many as expected, or after seconds.
+
+    A client sees the end of the stream when the server shuts its socket
+    down, a moment before the server closes it: so wait, a little.
+    """
+    deadline = time.monotonic() + seconds
+    while (count := open_sockets(pid)) != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return count
+
+
+def fetch_in_time(test, port: int, seconds: float = 5) -> bytes:
+    """Fetch through the proxy, and fail unless the answer comes within seconds."""
+    started = time.monotonic()
+    received = fetch(port, timeout=seconds)
+    test.assertLess(time.monotonic() - started, seconds)
+    return received
+
+
 class ProxyServiceTests(unittest.TestCase):
     """The cache, with a fake get_poetry(): no network, no reactor."""
 
     def setUp(self):
+        serving(self)
         self.module = load_program(PROXY)
         self.upstream = FakeUpstream()
         self.service = self.module.ProxyService("127.0.0.1", 10001, self.upstream)
@@ -152,6 +208,20 @@ class ProxyServiceTests(unittest.TestCase):
         self.upstream.finish()
         self.assertEqual(self.successResultOf(d), POEM)
 
+    def test_an_empty_poem_is_a_failed_download(self):
+        d, _ = quietly(self.service.get_poem)
+        self.assertEqual(self.upstream.fail(ConnectionError(EMPTY)),
+                         [f"Cannot get the poem from {UPSTREAM}: {EMPTY}"])
+        self.failureResultOf(d, ConnectionError)
+        self.assertIsNone(self.service.poem)
+
+    def test_a_download_closed_at_shutdown_is_not_reported(self):
+        d, _ = quietly(self.service.get_poem)
+        self.patch(reactor, "running", False)  # Ctrl-C: the reactor closes the download
+        self.assertEqual(self.upstream.fail(ConnectionLost()), [])
+        self.failureResultOf(d, ConnectionLost)  # the protocol that asked still hears of it
+        self.assertIsNone(self.service.poem)
+
     def test_requests_during_a_download_each_start_one(self):
         """The limitation that exercise 3 removes."""
         quietly(self.service.get_poem)
@@ -163,6 +233,7 @@ class ProxyProtocolTests(unittest.TestCase):
     """The protocol and the factory on a StringTransport, with the fake upstream."""
 
     def setUp(self):
+        serving(self)
         self.module = load_program(PROXY)
         self.upstream = FakeUpstream()
         self.service = self.module.ProxyService("127.0.0.1", 10001, self.upstream)
@@ -219,6 +290,14 @@ class ProxyProtocolTests(unittest.TestCase):
         protocol, transport, _ = connect(self.factory)
         quietly(protocol.connectionLost, Failure(ConnectionDone()))
         self.upstream.fail()
+        self.assertEqual(transport.value(), b"")
+
+    def test_nothing_is_logged_when_the_reactor_shuts_down(self):
+        """Ctrl-C closes the client's connection and the download: nobody hung up."""
+        protocol, transport, _ = connect(self.factory)
+        self.patch(reactor, "running", False)
+        self.assertEqual(quietly(protocol.connectionLost, Failure(ConnectionLost()))[1], [])
+        self.assertEqual(self.upstream.fail(ConnectionLost()), [])
         self.assertEqual(transport.value(), b"")
 
 
@@ -309,8 +388,46 @@ class ProxyProcessTests(unittest.TestCase):
         status, log, err = proxy.stop()
         self.assertEqual((status, err), (0, ""))
         # The download and the client's connection end with the reactor, and
-        # the log says so in a line each; but no traceback.
-        self.assertNotIn("Traceback (most recent call last)", log)
+        # neither is a failure or a client hanging up: the log says nothing.
+        self.assertEqual(log, "")
+
+    def test_an_empty_poem_is_a_failure_and_never_cached(self):
+        for program in PROXIES:
+            upstream = Program(FAST_SERVER, "/dev/null")  # a server of empty poems
+            self.addCleanup(upstream.stop)
+            upstream_port = upstream.port()
+            proxy, port = start_proxy(self, upstream_port, program)
+            self.assertEqual(fetch(port), b"")  # closed without a poem
+            self.assertEqual(fetch(port), b"")  # nothing cached: it asks upstream again
+            status, log, err = proxy.stop()
+            self.assertEqual((status, err), (0, ""), program)
+            failed = f"Cannot get the poem from 127.0.0.1:{upstream_port}: {EMPTY}"
+            self.assertEqual(log.count(failed), 2, f"{program}:\n{log}")
+            self.assertEqual(log.count("Cache miss"), 2, f"{program}:\n{log}")
+            self.assertNotIn("Cached", log, program)
+            self.assertIn("Connection 2: sent 0 bytes.", upstream.stop()[1])
+
+    def test_a_proxy_that_is_its_own_upstream(self):
+        for program in PROXIES:
+            port = free_port()
+            proxy = Program(program, "--port", str(port), str(port))
+            self.addCleanup(proxy.stop)
+            self.assertEqual(proxy.first_line(),
+                             f"Proxy on 127.0.0.1:{port} for 127.0.0.1:{port}.\n")
+            for request in (1, 2):
+                # A failure, at once: not an empty poem, and not a loop of
+                # requests to itself until the proxy runs out of file descriptors.
+                self.assertEqual(fetch_in_time(self, port), b"", program)
+                self.assertEqual(read_until(proxy, "Cannot get"), [
+                    f"Request {request} from 127.0.0.1.",
+                    f"Cache miss: fetching the poem from 127.0.0.1:{port}.",
+                    "Refused 127.0.0.1: a request from this proxy itself.",
+                    f"Cannot get the poem from 127.0.0.1:{port}: {EMPTY}",
+                ], program)
+                # Every connection is closed again: the listening socket is all it holds.
+                self.assertEqual(sockets_soon(proxy.popen.pid, 1), 1, program)
+            status, log, err = proxy.stop()
+            self.assertEqual((status, log, err), (0, "", ""), program)
 
     def test_a_port_in_use_is_a_clear_error(self):
         taken = socket.socket()
@@ -485,6 +602,7 @@ class ExpiringCacheTests(unittest.TestCase):
     """Exercise 2: a cache that expires, on a task.Clock."""
 
     def setUp(self):
+        serving(self)
         self.module = load_program(EXPIRING)
         self.upstream = FakeUpstream()
         self.clock = Clock()
@@ -531,6 +649,7 @@ class SharedDownloadTests(unittest.TestCase):
     """Exercise 3: requests that arrive during a download wait for it."""
 
     def setUp(self):
+        serving(self)
         self.module = load_program(SHARED)
         self.upstream = FakeUpstream()
         self.service = self.module.ProxyService("127.0.0.1", 10001, self.upstream)

@@ -16,7 +16,12 @@ import sys
 from twisted.internet import reactor, task
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
-from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionRefusedError
+from twisted.internet.error import (
+    ConnectionAborted,
+    ConnectionDone,
+    ConnectionLost,
+    ConnectionRefusedError,
+)
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 from twisted.trial import unittest
@@ -80,6 +85,19 @@ class StringTransportTests(unittest.TestCase):
         protocol.makeConnection(transport)
         self.assertEqual(transport.value(), POEMS["tyger"])
         self.assertTrue(transport.disconnecting)
+
+    def test_the_server_logs_a_client_that_hangs_up(self):
+        factory = load_program(SERVER).PoetryFactory(POEMS["tyger"])
+        protocol = factory.buildProtocol(ADDRESS)
+        log = io.StringIO()
+        self.patch(sys, "stdout", log)
+        protocol.makeConnection(StringTransport(peerAddress=ADDRESS))
+        # The server logs nothing while the reactor is not running, as at
+        # Ctrl-C; in this test it never runs, so play a running reactor.
+        self.patch(reactor, "running", True)
+        protocol.connectionLost(Failure(ConnectionLost()))
+        self.assertEqual(log.getvalue().splitlines()[-1], "Connection 1: lost: Connection"
+                         " to the other side was lost in a non-clean fashion.")
 
 
 class IdleTimeoutTests(unittest.TestCase):

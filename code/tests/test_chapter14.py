@@ -12,13 +12,16 @@ from pathlib import Path
 from twisted.application import service
 from twisted.application.service import IServiceMaker
 from twisted.internet import reactor
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.error import ConnectionLost, ConnectionRefusedError
 from twisted.internet.protocol import Protocol
+from twisted.internet.testing import StringTransport
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.plugin import IPlugin
 from twisted.python import usage
+from twisted.python.failure import Failure
 from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
@@ -30,6 +33,7 @@ PLUGIN = "twisted-server-daemon/twisted/plugins/fastpoetry_plugin.py"
 SOLUTION = CODE / "solutions" / "ch14-several-poems"
 SOLUTION_PLUGIN = "solutions/ch14-several-poems/twisted/plugins/poems_plugin.py"
 TWISTD = str(Path(sys.executable).with_name("twistd"))
+ADDRESS = IPv4Address("TCP", "127.0.0.1", 50000)
 SCIENCE = Path("code/poetry/science.txt")  # relative to ROOT, as the chapter types it
 POEMS = {name: (CODE / "poetry" / f"{name}.txt").read_bytes()
          for name in ("science", "tyger", "ozymandias")}
@@ -135,6 +139,30 @@ class PoetryServiceTests(unittest.TestCase):
         self.assertIsNone(poetry.listening)
 
 
+class ShutdownTests(unittest.TestCase):
+    """The protocol logs a client that leaves, and nothing while the reactor stops."""
+
+    def connection(self):
+        factory = fastpoetry.PoetryFactory(POEMS["science"])
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(StringTransport(peerAddress=ADDRESS))
+        return protocol
+
+    def test_a_client_that_leaves_is_logged(self):
+        self.patch(reactor, "running", True)  # as while the server serves
+        log = capture_log(self)
+        self.connection().connectionLost(Failure(ConnectionLost()))
+        self.assertEqual(log[-1], "Connection 1: lost: Connection to the other side"
+                                  " was lost in a non-clean fashion.")
+
+    def test_nothing_is_logged_while_the_reactor_stops(self):
+        self.assertFalse(reactor.running)  # trial runs this test with its reactor stopped
+        protocol = self.connection()
+        log = capture_log(self)
+        protocol.connectionLost(Failure(ConnectionLost()))
+        self.assertEqual(log, [])
+
+
 class TacTests(unittest.TestCase):
     """The .tac, loaded as twistd loads it."""
 
@@ -178,6 +206,13 @@ class PluginTests(unittest.TestCase):
     def test_usage_errors(self):
         for args in ([], ["a.txt", "b.txt"], ["--port", "ten", "a.txt"]):
             self.assertRaises(usage.UsageError, self.parse, *args)
+
+    def test_an_impossible_port_is_a_usage_error(self):
+        for port in ("99999", "-1", "65536"):
+            error = self.assertRaises(usage.UsageError, self.parse, "--port", port, "a.txt")
+            self.assertEqual(str(error), "Parameter type enforcement failed:"
+                                         f" not a port number from 0 to 65535: '{port}'")
+        self.assertEqual(self.parse("--port", "65535", "a.txt")["port"], 65535)
 
     def test_make_service(self):
         maker = self.plugin.serviceMaker
@@ -317,6 +352,10 @@ class TwistdTests(unittest.TestCase):
         port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
         self.assertEqual(fetch(port), POEMS["science"])
         self.assertTrue(self.pidfile.exists())  # -n writes a pid file too
+        # Let the server finish logging the connection first: a signal that
+        # comes while Twisted writes one log line can lose the next one.
+        while "Connection 1: sent" not in (line := process.stdout.readline()):
+            self.assertTrue(line, "the connection was never logged")
         os.killpg(process.pid, signal.SIGINT)
         out, err = process.communicate(timeout=10)
         # twistd stops cleanly, then ends itself with the signal it got, as
@@ -327,6 +366,39 @@ class TwistdTests(unittest.TestCase):
         self.assertIn("Received SIGINT, shutting down.", out)
         self.assertTrue(out.endswith("Server Shut Down.\n"), out)
         self.assertFalse(self.pidfile.exists())
+
+    def test_an_impossible_port_is_refused_with_the_usage(self):
+        for port in ("99999", "-1"):
+            process = twistd("-n", "--pidfile", str(self.pidfile), "fastpoetry", "--port", port,
+                             "code/poetry/science.txt")
+            out, err = process.communicate(timeout=20)
+            # twistd prints the usage and the error on standard output, and exits with 1.
+            self.assertEqual((process.returncode, err), (1, ""))
+            self.assertNotIn("Traceback", out)
+            lines = out.splitlines()
+            self.assertEqual(lines[0], "Usage: twistd [options]")
+            self.assertIn("      --port=    Port to listen on; 0 lets the system pick one."
+                          " [default: 0]", lines)
+            self.assertEqual(lines[-1], f"{TWISTD} -n: Parameter type enforcement failed:"
+                                        f" not a port number from 0 to 65535: '{port}'")
+            self.assertFalse(self.pidfile.exists())  # it never started
+
+    def test_stopping_with_a_client_connected_logs_nothing_about_it(self):
+        big = Path(self.mktemp()).resolve()
+        big.write_bytes(b"So much depends upon a red wheel barrow.\n" * 200_000)
+        process = twistd("-n", "-l", str(self.logfile), "--pidfile", str(self.pidfile),
+                         "fastpoetry", str(big))
+        self.addCleanup(lambda: process.poll() is None and os.killpg(process.pid, 9))
+        stalled = socket.create_connection(("127.0.0.1", self.port_in_log()))  # reads nothing
+        self.addCleanup(stalled.close)
+        wait_until(lambda: "Connection 1 from 127.0.0.1." in self.log(), what="the connection")
+        os.kill(process.pid, signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+        self.assertEqual((out, err), ("", ""))
+        log = self.log()
+        self.assertIn("Received SIGTERM, shutting down.", log)
+        self.assertNotIn("Connection 1:", log)  # neither "sent" nor "lost"
+        self.assertTrue(log.endswith("Server Shut Down.\n"), log)
 
     def test_the_plugin_is_found_on_the_python_path(self):
         process = twistd("--help")

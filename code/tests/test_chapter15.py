@@ -3,10 +3,10 @@
 import io
 import re
 import sys
-import time
 import warnings
 from types import SimpleNamespace
 
+from twisted.internet import reactor
 from twisted.internet.defer import Deferred, fail, inlineCallbacks, returnValue, succeed
 from twisted.internet.error import ConnectionRefusedError as TwistedConnectionRefusedError
 from twisted.python.failure import Failure
@@ -20,7 +20,10 @@ from tests.programs import (
     refused_port,
     run,
     start_server,
+    unanswered_port,
+    wait_for_the_reactor,
 )
+from tests.test_chapter11 import ctrl_c_inside
 
 FOLDER = "inline-callbacks"
 GENERATORS = {name: f"{FOLDER}/{name}.py" for name in ("gen-1", "gen-2", "gen-3", "gen-4")}
@@ -31,6 +34,16 @@ CLIENT_5 = "twisted-client-5/get-poetry.py"
 FIRST_POEM = "solutions/ch15-first-poem/get-poetry.py"
 
 TYGER = "Tyger Tyger, burning bright,"
+NO_POEM = "the server closed the connection without sending a poem"
+
+
+def empty_poem(test, program: str, *args: str) -> tuple[int, int, str, str]:
+    """Run a client against a server that closes without a byte; return (port, status, out, err)."""
+    server, port = listener(test)
+    client = Program(program, *args, str(port))
+    connection, _ = server.accept()
+    connection.close()  # not a byte
+    return (port, *client.finish())
 
 
 def output_of(test, program, *args):
@@ -280,12 +293,40 @@ class YieldInALoopTests(unittest.TestCase):
         self.assertEqual((status, err), (1, ""))
         self.assertIn("No poems: Connection was refused", out)
 
+    def test_an_empty_poem(self):
+        port, status, out, err = empty_poem(self, LOOP)
+        self.assertEqual((status, err), (1, ""))
+        self.assertEqual(out, f"Task 1: fetching from 127.0.0.1:{port}\nNo poems: {NO_POEM}\n")
+
+    def test_a_server_that_never_answers(self):
+        """connectTCP() gives up after its timeout (30 seconds unless told): in the book's words."""
+        stuck = unanswered_port(self)
+        d = Deferred()
+        reactor.connectTCP("127.0.0.1", stuck, self.module.PoetryClientFactory(d), timeout=0.5)
+        d = self.assertFailure(d, TimeoutError)  # Python's, not Twisted's
+        return d.addCallback(lambda error: self.assertEqual(str(error),
+                                                            "no answer within 0.5 seconds"))
+
+    def test_each_line_as_it_happens(self):
+        """Even into a pipe, the line that says a download has started comes when it starts."""
+        _, silent = listener(self)
+        program = Program(LOOP, str(silent))
+        self.addCleanup(program.stop)
+        self.assertEqual(program.readline(), f"Task 1: fetching from 127.0.0.1:{silent}\n")
+
+    def test_ctrl_c_as_the_last_poem_comes_in(self):
+        """The client's stop and Ctrl-C's in one turn of the loop: no ReactorNotRunning."""
+        port = start_server(self, "tyger")
+        status, out, err = ctrl_c_inside(LOOP, "PoetryProtocol.connectionLost", str(port))
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(out.splitlines()[-1][:14], "Got 1 poems in")
+
     def test_ctrl_c_stops_it_quietly(self):
         _, silent = listener(self)
         for option in ([], ["--all-at-once"]):
             program = Program(LOOP, *option, str(silent), str(silent))
             self.addCleanup(program.stop)
-            time.sleep(1)
+            wait_for_the_reactor(program)
             status, out, err = program.stop()
             self.assertEqual((status, err), (130, ""))
             self.assertNotIn("Got", out)
@@ -350,8 +391,28 @@ class ClientTests(unittest.TestCase):
         self.addCleanup(program.stop)
         self.assertEqual(program.readline("stderr"),
                          f"Task 1: got 813 bytes of poetry from 127.0.0.1:{live}\n")
-        time.sleep(0.5)
-        self.assertEqual(program.stop(), (130, "", ""))
+        self.assertEqual(program.stop(), (130, "", ""))  # the reactor printed that line
+
+    def test_an_empty_poem(self):
+        port, status, out, err = empty_poem(self, CLIENT)
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err.splitlines()[0], f"Task 1: cannot get poetry from 127.0.0.1:{port}: "
+                                              f"{NO_POEM}")
+
+    def test_a_server_that_never_answers(self):
+        stuck = unanswered_port(self)
+        status, out, err = run(CLIENT, "--timeout", "0.5", str(stuck))
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err.splitlines()[0], f"Task 1: cannot get poetry from 127.0.0.1:{stuck}: "
+                                              "no answer within 0.5 seconds")
+
+    def test_ctrl_c_as_the_last_poem_comes_in(self):
+        """The client's stop and Ctrl-C's in one turn of the loop: no ReactorNotRunning."""
+        port = start_server(self, "tyger")
+        status, out, err = ctrl_c_inside(CLIENT, "PoetryClientFactory.poem_finished",
+                                         "--outcomes", "success", str(port))
+        self.assertNotIn("ReactorNotRunning", err)
+        self.assertEqual((status, out), (0, POEMS["tyger"].decode().lower()), err)
 
     def test_describe_takes_an_exception(self):
         describe = load_program(CLIENT).describe
@@ -385,6 +446,33 @@ class FirstPoemTests(unittest.TestCase):
         self.assertEqual(err.splitlines()[-1], "No server had a poem.")
         self.assertEqual(len(err.splitlines()), 3)
 
+    def test_an_empty_poem_is_no_poem(self):
+        """A server that sends nothing has no poem to give: the next one is asked."""
+        server, empty = listener(self)
+        live = start_server(self, "tyger")
+        client = Program(FIRST_POEM, str(empty), str(live))
+        connection, _ = server.accept()
+        connection.close()  # not a byte
+        status, out, err = client.finish()
+        self.assertEqual((status, out), (0, POEMS["tyger"].decode()))
+        self.assertEqual(err.splitlines()[0],
+                         f"Cannot get poetry from 127.0.0.1:{empty}: {NO_POEM}")
+
+    def test_a_server_that_never_answers(self):
+        stuck, live = unanswered_port(self), start_server(self, "tyger")
+        status, out, err = run(FIRST_POEM, "--timeout", "0.5", str(stuck), str(live))
+        self.assertEqual((status, out), (0, POEMS["tyger"].decode()))
+        self.assertEqual(err.splitlines()[0],
+                         f"Cannot get poetry from 127.0.0.1:{stuck}: no answer within 0.5 seconds")
+
+    def test_ctrl_c_as_the_poem_comes_in(self):
+        """The client's stop and Ctrl-C's in one turn of the loop: no ReactorNotRunning."""
+        port = start_server(self, "tyger")
+        status, out, err = ctrl_c_inside(FIRST_POEM, "PoetryClientFactory.poem_finished",
+                                         str(port))
+        self.assertNotIn("ReactorNotRunning", err)
+        self.assertEqual((status, out), (0, POEMS["tyger"].decode()), err)
+
     def test_it_asks_the_next_server_only_after_a_failure(self):
         module = load_program(FIRST_POEM)
         self.patch(sys, "stderr", io.StringIO())
@@ -408,5 +496,5 @@ class FirstPoemTests(unittest.TestCase):
         _, silent = listener(self)
         program = Program(FIRST_POEM, str(silent))
         self.addCleanup(program.stop)
-        time.sleep(1)
+        wait_for_the_reactor(program)
         self.assertEqual(program.stop(), (130, "", ""))

@@ -2,7 +2,6 @@
 
 import gc
 import re
-import time
 from functools import partial
 
 from twisted.internet.defer import (
@@ -25,7 +24,10 @@ from tests.programs import (
     refused_port,
     run,
     start_server,
+    unanswered_port,
+    wait_for_the_reactor,
 )
+from tests.test_chapter11 import ctrl_c_inside
 
 FOLDER = "deferred-list"
 PROGRAMS = {
@@ -34,6 +36,7 @@ PROGRAMS = {
 }
 CLIENT = PROGRAMS["get-poetry"]
 OWN_LIST = "solutions/ch16-deferred-list/list-order.py"
+NO_POEM = "the server closed the connection without sending a poem"
 
 
 def output_of(test, program, *args):
@@ -403,11 +406,37 @@ class ClientTests(unittest.TestCase):
                          f"Task 1: cannot get poetry from 127.0.0.1:{dead}: Connection refused")
         self.assertRegex(err.splitlines()[1], r"^Got 0 of 1 poems in \d+\.\d seconds\.$")
 
+    def test_an_empty_poem_is_a_failure(self):
+        server, empty = listener(self)
+        live = start_server(self, "tyger")
+        client = Program(CLIENT, "--outcomes", "bug,bug", str(empty), str(live))
+        connection, _ = server.accept()
+        connection.close()  # not a byte
+        status, out, err = client.finish()
+        self.assertEqual((status, out), (1, POEMS["tyger"].decode()))
+        self.assertIn(f"Task 1: cannot get poetry from 127.0.0.1:{empty}: {NO_POEM}\n", err)
+        self.assertRegex(err.splitlines()[-1], r"^Got 1 of 2 poems in \d+\.\d seconds\.$")
+
+    def test_a_server_that_never_answers(self):
+        stuck = unanswered_port(self)
+        status, out, err = run(CLIENT, "--timeout", "0.5", str(stuck))
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual(err.splitlines()[0], f"Task 1: cannot get poetry from 127.0.0.1:{stuck}: "
+                                              "no answer within 0.5 seconds")
+
+    def test_ctrl_c_as_the_last_poem_comes_in(self):
+        """The client's stop and Ctrl-C's in one turn of the loop: no ReactorNotRunning."""
+        port = start_server(self, "tyger")
+        status, out, err = ctrl_c_inside(CLIENT, "PoetryClientFactory.poem_finished",
+                                         "--outcomes", "success", str(port))
+        self.assertNotIn("ReactorNotRunning", err)
+        self.assertEqual((status, out), (0, POEMS["tyger"].decode().lower()), err)
+
     def test_ctrl_c_stops_it_quietly(self):
         _, silent = listener(self)
         program = Program(CLIENT, "--outcomes", "success", str(silent))
         self.addCleanup(program.stop)
-        time.sleep(1)
+        wait_for_the_reactor(program)
         self.assertEqual(program.stop(), (130, "", ""))
 
     def test_ctrl_c_with_one_poem_in(self):
@@ -415,7 +444,7 @@ class ClientTests(unittest.TestCase):
         _, silent = listener(self)
         program = Program(CLIENT, "--outcomes", "bug,bug", str(port), str(silent))
         self.addCleanup(program.stop)
-        time.sleep(1)
+        program.readline("stderr")  # the poem from the live server is in
         status, out, err = program.stop()
         self.assertEqual((status, out), (130, ""))
         self.assertEqual(err.splitlines()[-1],

@@ -28,14 +28,16 @@ from twisted.internet.defer import (
     succeed,
 )
 from twisted.internet.endpoints import HostnameEndpoint
-from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.error import ConnectionDone, ConnectionRefusedError
 from twisted.internet.interfaces import (
     IHostnameResolver,
     IHostResolution,
     IReactorPluggableNameResolver,
 )
 from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
+from twisted.python.failure import Failure
 from twisted.trial import unittest
 from zope.interface import implementer
 
@@ -49,7 +51,10 @@ from tests.programs import (
     refused_port,
     run,
     start_server,
+    unanswered_port,
+    wait_for_the_reactor,
 )
+from tests.test_chapter11 import ctrl_c_inside
 
 INLINE = "inline-callbacks/get-poetry.py"
 CLIENT = "async-await/get-poetry.py"
@@ -58,6 +63,7 @@ SERVER = "async-await/fastpoetry.py"
 BOTH = "async-await/asyncio-poetry.py"
 LISTEN = "solutions/ch18-listen/fastpoetry.py"
 CLIENT_5 = "twisted-client-5/get-poetry.py"
+NO_POEM = "the server closed the connection without sending a poem"
 
 
 def python(script: str, timeout: float = 10) -> subprocess.CompletedProcess:
@@ -163,10 +169,11 @@ def args(addresses, outcomes=(), timeout=10.0):
                               timeout=timeout)
 
 
-class FakeReactor:
-    """All get_poems() asks of the reactor: is it running, and a trigger for its shutdown."""
+class FakeReactor(Clock):
+    """All get_poems() asks of the reactor: is it running, a trigger for its shutdown, a timer."""
 
     def __init__(self, running=True):
+        super().__init__()
         self.running = running
         self.triggers = []
 
@@ -190,6 +197,7 @@ class GetPoemsTests(unittest.TestCase):
         """Run get_poems() to its end; return the status it asked react() to exit with."""
         fake_reactor = FakeReactor(running)
         d = Deferred.fromCoroutine(self.module.get_poems(fake_reactor, args(**kwargs)))
+        fake_reactor.advance(0)  # the timed call it ends in
         return self.failureResultOf(d, SystemExit).value.code
 
     def test_every_poem(self):
@@ -226,10 +234,14 @@ class GetPoemsTests(unittest.TestCase):
 
     def test_it_waits_for_every_download(self):
         self.answers = {1: succeed(b"Tyger"), 2: Deferred()}
+        fake_reactor = FakeReactor()
         d = Deferred.fromCoroutine(self.module.get_poems(
-            FakeReactor(), args([("a", 1), ("b", 2)], ["success"] * 2)))
+            fake_reactor, args([("a", 1), ("b", 2)], ["success"] * 2)))
         self.assertNoResult(d)
         self.answers[2].callback(b"Ozymandias")
+        self.assertEqual(self.stdout.getvalue(), "")
+        self.assertNoResult(d)  # not inside the last download's callback: in a timed call
+        fake_reactor.advance(0)
         self.assertEqual(self.failureResultOf(d, SystemExit).value.code, 0)
 
     def test_on_ctrl_c_it_gives_up_on_downloads_the_reactor_could_not_end(self):
@@ -260,9 +272,17 @@ class ReactTests(unittest.TestCase):
         program = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=environment(),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    start_new_session=True)
-        self.addCleanup(lambda: program.poll() is None and program.kill())
+        self.addCleanup(self.end, program)
         self.assertEqual(program.stdout.readline(), "running\n")
         return program
+
+    def end(self, program: subprocess.Popen) -> None:
+        """Kill the program if it still runs, wait for it, and close its pipes."""
+        if program.poll() is None:
+            program.kill()
+        program.wait()
+        program.stdout.close()
+        program.stderr.close()
 
     def test_a_return_is_status_0(self):
         program = self.react("return 'ignored'")
@@ -288,6 +308,50 @@ class ReactTests(unittest.TestCase):
         os.killpg(program.pid, signal.SIGINT)
         self.assertEqual(program.wait(10), 0)
         self.assertEqual(program.stderr.read(), "")
+
+
+    def ctrl_c_as_main_ends(self, last_step: str) -> str:
+        """Press Ctrl-C in the network callback that lets main() end; return stderr.
+
+        The Ctrl-C queues the reactor's stop for the next turn of its loop; in
+        this one, main() ends with last_step, and react() stops the reactor.
+        """
+        script = ("import os, signal\n"
+                  "from twisted.internet.defer import Deferred\n"
+                  "from twisted.internet.endpoints import TCP4ClientEndpoint, "
+                  "TCP4ServerEndpoint, connectProtocol\n"
+                  "from twisted.internet.protocol import Factory, Protocol\n"
+                  "from twisted.internet.task import deferLater, react\n"
+                  "class Hello(Protocol):\n"
+                  "    def connectionMade(self):\n"
+                  "        self.transport.write(b'hello')\n"
+                  "class Listen(Protocol):\n"
+                  "    def __init__(self):\n"
+                  "        self.heard = Deferred()\n"
+                  "    def dataReceived(self, data):\n"
+                  "        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, right now\n"
+                  "        self.heard.callback(data)\n"
+                  "async def main(reactor):\n"
+                  "    server = TCP4ServerEndpoint(reactor, 0, interface='127.0.0.1')\n"
+                  "    port = await server.listen(Factory.forProtocol(Hello))\n"
+                  "    client = TCP4ClientEndpoint(reactor, '127.0.0.1', port.getHost().port)\n"
+                  "    listen = await connectProtocol(client, Listen())\n"
+                  "    await listen.heard\n"
+                  f"    {last_step}\n"
+                  "react(main)\n")
+        result = python(script)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stderr
+
+    def test_ctrl_c_as_main_ends_in_a_network_callback_is_a_second_stop(self):
+        """react() catches ReactorNotRunning from its own stop, not from Ctrl-C's."""
+        err = self.ctrl_c_as_main_ends("pass")
+        self.assertIn("while calling from thread", err)
+        self.assertIn("ReactorNotRunning", err)
+
+    def test_ctrl_c_as_main_ends_in_a_timed_call_is_quiet(self):
+        """Ctrl-C's stop runs before the timed call, and react() catches its own."""
+        self.assertEqual(self.ctrl_c_as_main_ends("await deferLater(reactor, 0)"), "")
 
 
 @implementer(IHostResolution)
@@ -450,6 +514,35 @@ class ClientTests(unittest.TestCase):
             self.assertIn("Task 1: got 813 bytes", program.readline("stderr"))
             self.assertEqual(program.stop(), (130, "", ""))
 
+    def test_an_empty_poem_is_a_failure(self):
+        for program in (CLIENT, REACT):
+            server, port = listener(self)
+            client = Program(program, str(port))
+            connection, _ = server.accept()
+            connection.close()  # not a byte
+            status, out, err = client.finish()
+            self.assertEqual((status, out), (1, ""), program)
+            self.assertEqual(err.splitlines()[0],
+                             f"Task 1: cannot get poetry from 127.0.0.1:{port}: {NO_POEM}", program)
+
+    def test_a_server_that_never_answers(self):
+        """The endpoint gives up with the same TimeoutError as connectTCP(): the same words."""
+        stuck = unanswered_port(self)
+        for program in (CLIENT, REACT):
+            status, out, err = run(program, "--timeout", "0.5", str(stuck))
+            self.assertEqual((status, out), (1, ""), program)
+            self.assertEqual(err.splitlines()[0], f"Task 1: cannot get poetry from 127.0.0.1:"
+                                                  f"{stuck}: no answer within 0.5 seconds", program)
+
+    def test_ctrl_c_as_the_last_poem_comes_in(self):
+        """The client's stop and Ctrl-C's in one turn of the loop: no ReactorNotRunning."""
+        port = str(start_server(self, "tyger"))
+        for program in (CLIENT, REACT):
+            status, out, err = ctrl_c_inside(program, "PoetryClientFactory.poem_finished",
+                                             "--outcomes", "success", port)
+            self.assertNotIn("ReactorNotRunning", err, program)
+            self.assertEqual((status, out), (0, POEMS["tyger"].decode().lower()), err)
+
     def test_help(self):
         for program in (CLIENT, REACT):
             status, out, err = run(program, "--help")
@@ -481,12 +574,29 @@ class AsyncioProgramTests(unittest.TestCase):
         self.assertEqual(status, 1)
         self.assertEqual(err, f"Cannot get poetry from 127.0.0.1:{dead}: Connection refused\n")
 
+    def test_an_empty_poem(self):
+        server, port = listener(self)
+        program = Program(BOTH, str(port))
+        connection, _ = server.accept()
+        connection.close()  # not a byte
+        status, out, err = program.finish()
+        self.assertEqual((status, out), (1, "The reactor, AsyncioSelectorReactor, runs on "
+                                            "asyncio's _UnixSelectorEventLoop.\n"))
+        self.assertEqual(err, f"Cannot get poetry from 127.0.0.1:{port}: {NO_POEM}\n")
+
+    def test_on_twisteds_side_too_an_empty_poem_is_a_failure(self):
+        """PoemProtocol alone: loading the program does not install its reactor."""
+        protocol = load_program(BOTH).PoemProtocol()
+        protocol.connectionLost(Failure(ConnectionDone()))  # and not a byte before it
+        failure = self.failureResultOf(protocol.poem, ConnectionError)
+        self.assertEqual(failure.getErrorMessage(), NO_POEM)
+
     def test_ctrl_c_while_asyncio_waits(self):
         _, silent = listener(self)
         program = Program(BOTH, str(silent))
         self.addCleanup(program.stop)
         self.assertIn("AsyncioSelectorReactor", program.first_line())
-        time.sleep(1)  # that line comes before the reactor runs: let it start
+        wait_for_the_reactor(program)  # that line comes before the reactor runs
         self.assertEqual(program.stop(), (130, "", ""))
 
     def test_help(self):

@@ -10,6 +10,7 @@ import tempfile
 from contextlib import redirect_stdout
 from pathlib import Path
 
+from twisted.internet import reactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.task import Clock
@@ -37,6 +38,10 @@ class SlowPoetryProtocolTests(unittest.TestCase):
     """The protocol with a StringTransport and a Clock: no sockets, no waiting."""
 
     def setUp(self):
+        # Play a running reactor: the server logs nothing about a connection
+        # that ends while the reactor is not running (Ctrl-C), and trial runs
+        # a synchronous test with its reactor stopped.
+        self.patch(reactor, "running", True)
         self.clock = Clock()
         self.factory = load_program(SERVER).SlowPoetryFactory(POEM, 200, 0.5, self.clock)
 
@@ -85,6 +90,12 @@ class SlowPoetryProtocolTests(unittest.TestCase):
         other, other_transport = self.connect()  # and the server goes on serving
         self.clock.pump([0.5] * 4)
         self.assertEqual(other_transport.value(), POEM)
+
+    def test_ctrl_c_logs_nothing_and_leaves_no_timer(self):
+        protocol, transport = self.connect()
+        self.patch(reactor, "running", False)  # the reactor closes every connection
+        self.assertEqual(quietly(protocol.connectionLost, Failure(ConnectionLost())), "")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
 
 def fetch(port, limit=None):

@@ -13,13 +13,20 @@ Run it against one or more poetry servers, given as [host:]port:
 """
 
 import argparse
+import math
 import os
 import sys
 import time
 from collections.abc import Callable
 
 from twisted.internet import reactor
-from twisted.internet.error import ConnectError, ConnectionAborted, ConnectionDone
+from twisted.internet.error import (
+    ConnectError,
+    ConnectionAborted,
+    ConnectionDone,
+    ReactorNotRunning,
+)
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
 from twisted.internet.interfaces import IConnector
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
@@ -28,16 +35,24 @@ from twisted.python.failure import Failure
 def parse_address(text: str) -> tuple[str, int]:
     """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
     host, _, port = text.rpartition(":")
-    if not port.isdigit():
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds greater than 0, and finite."""
+    seconds = float(text)
+    if not 0 < seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("addresses", metavar="ADDRESS", nargs="+", type=parse_address,
                         help="a poetry server's [host:]port")
-    parser.add_argument("--timeout", type=float, default=10.0,
+    parser.add_argument("--timeout", type=positive_seconds, default=10.0,
                         help="seconds to wait when a server says nothing (default: 10)")
     return parser.parse_args()
 
@@ -74,9 +89,13 @@ class PoetryProtocol(Protocol):
         if not reactor.running:
             return  # Ctrl-C: the reactor is shutting down and disconnects everybody
         task, address = self.factory.task, self.factory.address
-        if reason.check(ConnectionDone):
+        if reason.check(ConnectionDone) and self.chunks:
             print(f"Task {task}: finished", file=sys.stderr)
             self.factory.finished(task, b"".join(self.chunks))
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
+            print(f"Task {task}: cannot get poetry from {address}: "
+                  "the server closed the connection without sending a poem", file=sys.stderr)
+            self.factory.finished(task, None)
         elif reason.check(ConnectionAborted):  # silence() hung up
             print(f"Task {task}: {address} said nothing for {self.factory.timeout:g} seconds",
                   file=sys.stderr)
@@ -106,9 +125,19 @@ class PoetryClientFactory(ClientFactory):
         """The connection could not be made; reason says why."""
         if not reactor.running:
             return  # Ctrl-C: the reactor is shutting down and gives up connecting
+        if reason.check(ConnectTimeout):  # connectTCP() gave up: the server never answered
+            reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
         print(f"Task {self.task}: cannot get poetry from {self.address}: {describe(reason)}",
               file=sys.stderr)
         self.finished(self.task, None)
+
+
+def stop_reactor() -> None:
+    """Stop the reactor, unless Ctrl-C has stopped it already."""
+    try:
+        reactor.stop()
+    except ReactorNotRunning:
+        pass
 
 
 def main() -> None:
@@ -122,7 +151,7 @@ def main() -> None:
         if poem is not None:
             poems[task] = poem
         if not downloads:
-            reactor.stop()
+            reactor.callLater(0, stop_reactor)
 
     for task, (host, port) in enumerate(args.addresses, start=1):
         factory = PoetryClientFactory(task, f"{host}:{port}", args.timeout, finished)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import partial
 
 from twisted.internet import reactor
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, ReactorNotRunning
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
 
@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 def parse_address(text: str) -> tuple[str, int]:
     """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
     host, _, port = text.rpartition(":")
-    if not port.isdigit():
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
     return host or "127.0.0.1", int(port)
 
@@ -50,7 +50,7 @@ class PoetryProtocol(Protocol):
         self.chunks.append(data)
 
     def connectionLost(self, reason: Failure) -> None:
-        if reason.check(ConnectionDone):
+        if reason.check(ConnectionDone) and self.chunks:
             self.factory.poem_finished(b"".join(self.chunks))
 
 
@@ -75,6 +75,14 @@ def get_poetry(host: str, port: int, callback: Callable[[bytes], None]) -> None:
     reactor.connectTCP(host, port, factory)
 
 
+def stop_reactor() -> None:
+    """Stop the reactor, unless Ctrl-C has stopped it already."""
+    try:
+        reactor.stop()
+    except ReactorNotRunning:
+        pass
+
+
 def main() -> None:
     args = parse_args()
     started = time.monotonic()
@@ -89,7 +97,7 @@ def main() -> None:
     def done(task: int) -> None:
         pending.remove(task)
         if not pending:
-            reactor.stop()
+            reactor.callLater(0, stop_reactor)
 
     for task, (host, port) in enumerate(args.addresses, start=1):
         pending.add(task)

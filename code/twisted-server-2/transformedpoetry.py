@@ -77,6 +77,8 @@ class TransformProtocol(NetstringReceiver):
     def connectionLost(self, reason: Failure) -> None:
         if self.handled:
             return  # stringReceived() has logged this connection
+        if not reactor.running:
+            return  # Ctrl-C: the server is shutting down, no client hung up
         if self.brokenPeer:  # NetstringReceiver found a bad netstring and hung up
             self.log(f"no answer: not a netstring of at most {self.MAX_LENGTH} bytes")
         else:
@@ -84,7 +86,7 @@ class TransformProtocol(NetstringReceiver):
 
     def log(self, message: str) -> None:
         peer = self.transport.getPeer().host
-        print(f"Connection {self.number} from {peer}: {message}.", flush=True)
+        print(f"Connection {self.number} from {peer}: {message}.")
 
 
 def parse(request: bytes) -> tuple[str, str]:
@@ -126,9 +128,17 @@ class TransformFactory(ServerFactory):
             raise NoAnswer(f"{name} failed: {type(error).__name__}: {error}") from error
 
 
+def port_number(text: str) -> int:
+    """A port to listen on, from 0 to 65535; 0 lets the system pick one."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number from 0 to 65535: {text!r}")
+    return port
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--port", type=port_number, default=0,
                         help="port to listen on (default: 0, the system picks one)")
     parser.add_argument("--iface", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
@@ -137,13 +147,15 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     factory = TransformFactory(TransformService())
     try:
         port = reactor.listenTCP(args.port, factory, interface=args.iface)
     except CannotListenError as error:
         sys.exit(f"Cannot listen on {args.iface}:{args.port}: {error.socketError.strerror}")
     address = port.getHost()
-    print(f"Serving transformations on {address.host}:{address.port}.", flush=True)
+    print(f"Serving transformations on {address.host}:{address.port}.")
     reactor.run()
 
 

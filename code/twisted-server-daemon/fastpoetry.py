@@ -43,6 +43,10 @@ class PoetryProtocol(Protocol):
         self.transport.loseConnection()  # once the buffer has been written
 
     def connectionLost(self, reason: Failure) -> None:
+        from twisted.internet import reactor  # twistd's, installed and running by now
+
+        if not reactor.running:
+            return  # SIGTERM or Ctrl-C: the server is shutting down, no client hung up
         if reason.check(ConnectionDone):
             self.log.info("Connection {number}: sent {size} bytes.",
                           number=self.number, size=len(self.factory.poem))

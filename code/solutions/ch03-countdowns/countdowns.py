@@ -8,6 +8,8 @@ stops when the last one lifts off.  Run it:
 """
 
 import argparse
+import math
+import sys
 from collections.abc import Callable
 
 from twisted.internet import reactor
@@ -47,17 +49,35 @@ class LastOneStops:
             reactor.stop()
 
 
+def positive_seconds(text: str) -> float:
+    """A number of seconds greater than 0, and finite."""
+    seconds = float(text)
+    if not 0 < seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
+
+
+def count_or_zero(text: str) -> int:
+    """A whole number, 0 or more."""
+    number = int(text)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"not a whole number, 0 or more: {text!r}")
+    return number
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("starts", metavar="N", type=int, nargs="+",
+    parser.add_argument("starts", metavar="N", type=count_or_zero, nargs="+",
                         help="a number to count down from")
-    parser.add_argument("--interval", type=float, default=1.0,
+    parser.add_argument("--interval", type=positive_seconds, default=1.0,
                         help="seconds between steps (default: 1)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     last_one = LastOneStops(len(args.starts))
     for number, start in enumerate(args.starts, start=1):
         countdown = Countdown(reactor, f"Countdown {number}", start, args.interval,

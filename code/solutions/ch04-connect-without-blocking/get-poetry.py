@@ -14,6 +14,7 @@ Run it against one or more poetry servers, given as [host:]port:
 
 import argparse
 import errno
+import math
 import os
 import socket
 import sys
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from twisted.internet import reactor
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, ReactorNotRunning
 from twisted.internet.interfaces import IReadDescriptor, IWriteDescriptor
 from twisted.internet.main import CONNECTION_DONE
 from twisted.python.failure import Failure
@@ -31,16 +32,24 @@ from zope.interface import implementer
 def parse_address(text: str) -> tuple[str, int]:
     """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
     host, _, port = text.rpartition(":")
-    if not port.isdigit():
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds greater than 0, and finite."""
+    seconds = float(text)
+    if not 0 < seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("addresses", metavar="ADDRESS", nargs="+", type=parse_address,
                         help="a poetry server's [host:]port")
-    parser.add_argument("--timeout", type=float, default=10.0,
+    parser.add_argument("--timeout", type=positive_seconds, default=10.0,
                         help="seconds to wait for a connection, or when a server says nothing"
                              " (default: 10)")
     return parser.parse_args()
@@ -134,9 +143,13 @@ class PoetrySocket:
             self.timer.cancel()
         if not reactor.running:
             return  # Ctrl-C: the reactor is shutting down and disconnects everybody
-        if reason.check(ConnectionDone):
+        if reason.check(ConnectionDone) and self.chunks:
             print(f"Task {self.task}: finished", file=sys.stderr)
             self.finished(self.task, b"".join(self.chunks))
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
+            print(f"Task {self.task}: cannot get poetry from {self.address}: "
+                  "the server closed the connection without sending a poem", file=sys.stderr)
+            self.finished(self.task, None)
         else:
             print(f"Task {self.task}: lost {self.address}: {reason.getErrorMessage()}",
                   file=sys.stderr)
@@ -150,10 +163,18 @@ class PoetrySocket:
             reactor.removeReader(self)
         else:
             print(f"Task {self.task}: cannot get poetry from {self.address}: "
-                  f"no connection after {self.timeout:g} seconds", file=sys.stderr)
+                  f"no answer within {self.timeout:g} seconds", file=sys.stderr)
             reactor.removeWriter(self)
         self.sock.close()
         self.finished(self.task, None)
+
+
+def stop_reactor() -> None:
+    """Stop the reactor, unless Ctrl-C has stopped it already."""
+    try:
+        reactor.stop()
+    except ReactorNotRunning:
+        pass
 
 
 def main() -> None:
@@ -167,7 +188,7 @@ def main() -> None:
         if poem is not None:
             poems[task] = poem
         if not downloads:
-            reactor.stop()
+            reactor.callLater(0, stop_reactor)
 
     for task, (host, port) in enumerate(args.addresses, start=1):
         try:

@@ -36,6 +36,8 @@ class PoetryProtocol(Protocol):
         self.transport.loseConnection()
 
     def connectionLost(self, reason: Failure) -> None:
+        if not reactor.running:
+            return  # Ctrl-C: the server is shutting down, no client hung up
         if reason.check(ConnectionDone):
             print(f"Connection {self.number}: sent {len(self.poem)} bytes.")
         else:
@@ -58,11 +60,19 @@ class AnthologyFactory(ServerFactory):
         return poem
 
 
+def port_number(text: str) -> int:
+    """A port to listen on, from 0 to 65535; 0 lets the system pick one."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number from 0 to 65535: {text!r}")
+    return port
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("poems", metavar="poem", type=Path, nargs="+",
                         help="a file holding a poem; give several")
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--port", type=port_number, default=0,
                         help="port to listen on (default: 0, the system picks one)")
     parser.add_argument("--iface", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
@@ -71,6 +81,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     try:
         poems = [path.read_bytes() for path in args.poems]
     except OSError as error:
@@ -82,7 +94,7 @@ def main() -> None:
         sys.exit(f"Cannot listen on {args.iface}:{args.port}: {error.socketError.strerror}")
     address = port.getHost()
     names = ", ".join(str(path) for path in args.poems)
-    print(f"Serving {names} on {address.host}:{address.port}.", flush=True)
+    print(f"Serving {names} on {address.host}:{address.port}.")
     reactor.run()
 
 

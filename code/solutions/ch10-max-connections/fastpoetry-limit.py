@@ -41,6 +41,8 @@ class PoetryProtocol(Protocol):
 
     def connectionLost(self, reason: Failure) -> None:
         self.factory.open_connections -= 1
+        if not reactor.running:
+            return  # Ctrl-C: the server is shutting down, no client hung up
         if reason.check(ConnectionDone):
             print(f"Connection {self.number}: sent {len(self.factory.poem)} bytes.")
         else:
@@ -65,20 +67,38 @@ class PoetryFactory(ServerFactory):
         return super().buildProtocol(addr)
 
 
+def port_number(text: str) -> int:
+    """A port to listen on, from 0 to 65535; 0 lets the system pick one."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number from 0 to 65535: {text!r}")
+    return port
+
+
+def positive_count(text: str) -> int:
+    """A whole number, 1 or more."""
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number, 1 or more: {text!r}")
+    return number
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("poem", type=Path, help="the file holding the poem")
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--port", type=port_number, default=0,
                         help="port to listen on (default: 0, the system picks one)")
     parser.add_argument("--iface", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--max-connections", type=int, default=100,
+    parser.add_argument("--max-connections", type=positive_count, default=100,
                         help="connections open at once, at most (default: 100)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     try:
         poem = args.poem.read_bytes()
     except OSError as error:
@@ -89,7 +109,7 @@ def main() -> None:
     except CannotListenError as error:
         sys.exit(f"Cannot listen on {args.iface}:{args.port}: {error.socketError.strerror}")
     address = port.getHost()
-    print(f"Serving {args.poem} on {address.host}:{address.port}.", flush=True)
+    print(f"Serving {args.poem} on {address.host}:{address.port}.")
     reactor.run()
 
 

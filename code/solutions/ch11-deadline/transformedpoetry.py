@@ -12,6 +12,7 @@ sends a byte now and then would keep its connection open forever.
 """
 
 import argparse
+import math
 import reprlib
 import sys
 from collections.abc import Callable
@@ -80,6 +81,8 @@ class TransformProtocol(NetstringReceiver):
             self.deadline.cancel()
         if self.handled:
             return  # stringReceived() has logged this connection
+        if not reactor.running:
+            return  # Ctrl-C: the server is shutting down, no client hung up
         if self.timed_out:
             self.log(f"no answer: no whole request within {self.factory.timeout:g} seconds")
         elif self.brokenPeer:  # NetstringReceiver found a bad netstring and hung up
@@ -89,7 +92,7 @@ class TransformProtocol(NetstringReceiver):
 
     def log(self, message: str) -> None:
         peer = self.transport.getPeer().host
-        print(f"Connection {self.number} from {peer}: {message}.", flush=True)
+        print(f"Connection {self.number} from {peer}: {message}.")
 
 
 def parse(request: bytes) -> tuple[str, str]:
@@ -132,26 +135,44 @@ class TransformFactory(ServerFactory):
             raise NoAnswer(f"{name} failed: {type(error).__name__}: {error}") from error
 
 
+def port_number(text: str) -> int:
+    """A port to listen on, from 0 to 65535; 0 lets the system pick one."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number from 0 to 65535: {text!r}")
+    return port
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds greater than 0, and finite."""
+    seconds = float(text)
+    if not 0 < seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--port", type=port_number, default=0,
                         help="port to listen on (default: 0, the system picks one)")
     parser.add_argument("--iface", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--timeout", type=float, default=10.0,
+    parser.add_argument("--timeout", type=positive_seconds, default=10.0,
                         help="seconds a client has to send its whole request (default: 10)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     factory = TransformFactory(TransformService(), args.timeout)
     try:
         port = reactor.listenTCP(args.port, factory, interface=args.iface)
     except CannotListenError as error:
         sys.exit(f"Cannot listen on {args.iface}:{args.port}: {error.socketError.strerror}")
     address = port.getHost()
-    print(f"Serving transformations on {address.host}:{address.port}.", flush=True)
+    print(f"Serving transformations on {address.host}:{address.port}.")
     reactor.run()
 
 

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable
 
 from twisted.internet import reactor
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import (
     CannotListenError,
@@ -29,17 +30,10 @@ from twisted.internet.error import (
     ConnectionAborted,
     ConnectionDone,
 )
-from twisted.internet.interfaces import IConnector
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
+from twisted.internet.interfaces import IConnector, ITCPTransport
 from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
 from twisted.python.failure import Failure
-
-
-def parse_address(text: str) -> tuple[str, int]:
-    """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
-    host, _, port = text.rpartition(":")
-    if not port.isdigit():
-        raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
-    return host or "127.0.0.1", int(port)
 
 
 def describe(reason: Failure) -> str:
@@ -69,8 +63,11 @@ class PoetryProtocol(Protocol):
     def connectionLost(self, reason: Failure) -> None:
         if self.timer.active():
             self.timer.cancel()
-        if reason.check(ConnectionDone):
+        if reason.check(ConnectionDone) and self.chunks:
             self.factory.poem_finished(b"".join(self.chunks))
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
+            empty = ConnectionError("the server closed the connection without sending a poem")
+            self.factory.poem_failed(Failure(empty))
         elif reason.check(ConnectionAborted):  # silence() hung up
             silent = TimeoutError(f"the server said nothing for {self.factory.timeout:g} seconds")
             self.factory.poem_failed(Failure(silent))
@@ -102,6 +99,8 @@ class PoetryClientFactory(ClientFactory):
             d.errback(reason)
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
+        if reason.check(ConnectTimeout):  # connectTCP() gave up: the server never answered
+            reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
         self.poem_failed(reason)
 
 
@@ -155,7 +154,8 @@ class ProxyService:
             d.callback(poem)
 
     def download_failed(self, failure: Failure) -> None:
-        print(f"Cannot get the poem from {self.upstream}: {describe(failure)}")
+        if reactor.running:  # if not, Ctrl-C closed the download as the reactor shut down
+            print(f"Cannot get the poem from {self.upstream}: {describe(failure)}")
         waiting, self.waiting = self.waiting or [], None  # nothing cached
         for d in waiting:
             d.errback(failure)
@@ -187,9 +187,22 @@ class PoetryProxyProtocol(Protocol):
             self.transport.loseConnection()
 
     def connectionLost(self, reason: Failure) -> None:
+        if not reactor.running:
+            return  # Ctrl-C: the proxy is shutting down, no client hung up
         if self.waiting:
             self.waiting = False
             print(f"Request {self.number}: the client hung up before the poem came.")
+
+
+def from_this_process(address: IPv4Address) -> bool:
+    """Is this client's address the local end of a connection of our own?
+
+    The reactor watches every connection of this process, the downloads
+    included.  A client at the local address of one of them is this
+    process itself: the proxy, asking itself for the poem.
+    """
+    return any(ITCPTransport.providedBy(selectable) and selectable.getHost() == address
+               for selectable in reactor.getReaders() + reactor.getWriters())
 
 
 class PoetryProxyFactory(ServerFactory):
@@ -201,12 +214,34 @@ class PoetryProxyFactory(ServerFactory):
         self.service = service
         self.requests = 0  # requests so far, counted by the protocols
 
+    def buildProtocol(self, addr: IPv4Address) -> PoetryProxyProtocol | None:
+        if from_this_process(addr):  # our own download: the upstream server is this proxy
+            print(f"Refused {addr.host}: a request from this proxy itself.")
+            return None  # no protocol: Twisted closes the connection, and no poem goes out
+        return super().buildProtocol(addr)
+
+
+def port_number(text: str) -> int:
+    """A port to listen on, from 0 to 65535; 0 lets the system pick one."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number from 0 to 65535: {text!r}")
+    return port
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
+    return host or "127.0.0.1", int(port)
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("upstream", metavar="UPSTREAM", type=parse_address,
                         help="the upstream poetry server's [host:]port")
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--port", type=port_number, default=0,
                         help="port to listen on (default: 0, the system picks one)")
     parser.add_argument("--iface", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
@@ -215,6 +250,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     service = ProxyService(*args.upstream)
     factory = PoetryProxyFactory(service)
     try:
@@ -222,7 +259,7 @@ def main() -> None:
     except CannotListenError as error:
         sys.exit(f"Cannot listen on {args.iface}:{args.port}: {error.socketError.strerror}")
     address = port.getHost()
-    print(f"Proxy on {address.host}:{address.port} for {service.upstream}.", flush=True)
+    print(f"Proxy on {address.host}:{address.port} for {service.upstream}.")
     reactor.run()
 
 

@@ -20,6 +20,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from twisted.internet import reactor
 from twisted.internet.address import IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
@@ -44,6 +45,8 @@ class PoetryProtocol(Protocol):
         self.transport.loseConnection()  # once the buffer has been written
 
     def connectionLost(self, reason: Failure) -> None:
+        if not reactor.running:
+            return  # Ctrl-C: the server is shutting down, no client hung up
         if reason.check(ConnectionDone):
             print(f"Connection {self.number}: sent {len(self.factory.poem)} bytes.")
         else:
@@ -60,10 +63,18 @@ class PoetryFactory(ServerFactory):
         self.connections = 0  # connections so far, counted by the protocols
 
 
+def port_number(text: str) -> int:
+    """A port to listen on, from 0 to 65535; 0 lets the system pick one."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number from 0 to 65535: {text!r}")
+    return port
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("poem", type=Path, help="the file holding the poem")
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--port", type=port_number, default=0,
                         help="port to listen on (default: 0, the system picks one)")
     parser.add_argument("--iface", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
@@ -90,6 +101,8 @@ def where(address: IAddress) -> str:
 
 
 async def serve(reactor: IReactorCore, args: argparse.Namespace) -> None:
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     try:
         poem = args.poem.read_bytes()
     except OSError as error:
@@ -107,7 +120,7 @@ async def serve(reactor: IReactorCore, args: argparse.Namespace) -> None:
         sys.exit(f"Cannot listen on {description}: {error.socketError.strerror}")
     except OSError as error:  # such as a missing directory for a Unix socket's lock file
         sys.exit(f"Cannot listen on {description}: {error.strerror}")
-    print(f"Serving {args.poem} on {where(port.getHost())}.", flush=True)
+    print(f"Serving {args.poem} on {where(port.getHost())}.")
     await Deferred()  # one that never fires: serve until Ctrl-C stops the reactor
 
 

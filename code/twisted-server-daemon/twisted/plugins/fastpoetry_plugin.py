@@ -20,12 +20,20 @@ from twisted.python import usage
 from zope.interface import implementer
 
 
+def port_number(text: str) -> int:
+    """A port to listen on, from 0 to 65535; 0 lets the system pick one."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"not a port number from 0 to 65535: {text!r}")  # a usage error
+    return port
+
+
 class Options(usage.Options):
     """The command line of `twistd fastpoetry`: the same as chapter 10's server."""
 
     synopsis = "[options] poem"
     optParameters = [
-        ["port", None, 0, "Port to listen on; 0 lets the system pick one.", int],
+        ["port", None, 0, "Port to listen on; 0 lets the system pick one.", port_number],
         ["iface", None, "127.0.0.1", "Interface to listen on."],
     ]
 
