@@ -1,6 +1,9 @@
 """Sphinx configuration for Twisted Poetry.  The chapters live in book/."""
 
+import importlib.metadata
+import platform
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -18,6 +21,7 @@ extensions = [
     "sphinx.ext.graphviz",
     "sphinx_copybutton",
     "poetrybook",
+    "formats",
 ]
 try:  # the spelling checker needs the enchant C library; only `make spelling` needs it
     import sphinxcontrib.spelling  # noqa: F401
@@ -27,7 +31,7 @@ except ImportError:
     pass
 
 root_doc = "index"
-exclude_patterns = ["_build", "_ext", "spelling_wordlist.txt"]
+exclude_patterns = ["_build", "_ext", "_latex", "spelling_wordlist.txt"]
 templates_path = []
 language = "en"
 
@@ -61,8 +65,37 @@ html_css_files = ["book.css"]
 
 latex_engine = "xelatex"
 latex_documents = [("index", "twisted-poetry.tex", project, author, "manual")]
-# xelatex with Sphinx's default fonts for it, GNU FreeFont (fonts-freefont-otf).
-latex_elements = {"papersize": "a4paper"}
+latex_docclass = {"manual": "book"}  # front matter, main matter, parts
+_latex = ROOT / "book" / "_latex"
+latex_elements = {
+    "papersize": "a4paper",
+    "pointsize": "11pt",
+    "geometry": r"\usepackage[a4paper,textwidth=150mm,top=27mm,bottom=32mm,"
+                r"headsep=9mm,footskip=14mm]{geometry}",
+    # TeX Gyre Pagella for the text, Heros for headings, DejaVu Sans Mono for
+    # code: no hyphens in code, its x-height matched to the text's.
+    "fontpkg": r"""
+\setmainfont{TeX Gyre Pagella}
+\setsansfont{TeX Gyre Heros}
+\setmonofont{DejaVu Sans Mono}[Scale=MatchLowercase, HyphenChar=None]
+""",
+    "fncychap": "",
+    "fvset": r"\fvset{fontsize=\codesize}",
+    "figure_align": "H",
+    "preamble": (_latex / "preamble.tex").read_text(),
+    "maketitle": (_latex / "titlepages.tex").read_text()
+    .replace("{author}", author)
+    .replace("{release}", release)
+    .replace("{date}", time.strftime("%Y-%m-%d"))
+    .replace("{year}", time.strftime("%Y"))
+    .replace("{python}", platform.python_version())
+    .replace("{twisted}", importlib.metadata.version("twisted"))
+    .replace("{sphinx}", importlib.metadata.version("sphinx")),
+    "tableofcontents": r"\frontmatter\tableofcontents",
+    "sphinxsetup": "TitleColor={RGB}{40,40,40}, InnerLinkColor={RGB}{30,70,140},"
+                   " OuterLinkColor={RGB}{30,70,140}",
+}
+book_parts = {"01-models": "From the ground up"}
 
 epub_title = project
 epub_author = author

@@ -102,6 +102,22 @@ def _download_links(app: Sphinx, doctree: nodes.document) -> None:
         caption += [nodes.Text(" "), link]
 
 
+def _drop_download_links(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """A book on paper or in an e-reader has nothing to download: drop the links.
+
+    (The caption names the program's path in the repository.)
+    """
+    if app.builder.format == "html" and not app.builder.name.startswith("epub"):
+        return
+    for link in list(doctree.findall(addnodes.download_reference)):
+        if "program-download" in link.get("classes", []):
+            parent = link.parent
+            index = parent.index(link)
+            if index and isinstance(parent[index - 1], nodes.Text):
+                parent.remove(parent[index - 1])
+            parent.remove(link)
+
+
 API_URL = "https://docs.twisted.org/en/stable/api/"
 
 
@@ -180,4 +196,5 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.connect("doctree-read", _terminal_sessions)
     # Before Sphinx's own doctree-read handler (priority 500) collects downloads.
     app.connect("doctree-read", _download_links, priority=400)
+    app.connect("doctree-resolved", _drop_download_links)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
