@@ -102,6 +102,23 @@ def html_visit_graphviz(self: HTML5Translator, node: graphviz) -> None:
     raise nodes.SkipNode
 
 
+DOWNLOADS = (("PDF", "twisted-poetry.pdf"), ("EPUB", "TwistedPoetry.epub"))
+
+
+def html_page_context(app: Sphinx, pagename: str, templatename: str,
+                      context: dict, doctree: nodes.document | None) -> None:
+    """Every page: the book's description, and the files to download, if made."""
+    description = app.config.book_description.replace('"', "&quot;")
+    context["metatags"] = (context.get("metatags", "")
+                           + f'\n<meta name="description" content="{description}" />')
+    folder = Path(app.outdir, "downloads")
+    extra = [Path(path) / "downloads" for path in app.config.html_extra_path]
+    context["book_downloads"] = [
+        (label, name) for label, name in DOWNLOADS
+        if (folder / name).exists() or any((path / name).exists() for path in extra)
+    ]
+
+
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>]*>\s*", re.IGNORECASE)
 
 
@@ -127,4 +144,6 @@ def setup(app: Sphinx) -> dict[str, object]:
         app.set_translator(builder, BookHTMLTranslator, override=True)
     app.add_node(graphviz, override=True, html=(html_visit_graphviz, None))
     app.add_builder(BookEpubBuilder, override=True)
+    app.add_config_value("book_description", "", "html", str)
+    app.connect("html-page-context", html_page_context)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
