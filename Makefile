@@ -36,7 +36,7 @@ html: $(STAMP)  ## Build the HTML book in _build/html
 
 doctest: $(STAMP)  ## Run every example the book shows (or one chapter's: CHAPTER=10)
 	@tools/need test
-	$(BIN)/python tools/doctest.py $(CHAPTER)
+	$(BIN)/python tools/run_doctests.py $(CHAPTER)
 
 spelling: $(STAMP)  ## Check the spelling of the prose
 	@tools/need test
