@@ -113,12 +113,21 @@ book_parts = {"01-models": "From the ground up"}
 
 epub_title = project
 epub_author = author
+epub_publisher = author
+epub_copyright = f"{copyright}; text CC BY-SA 4.0, programs MIT"
+epub_description = book_description
+epub_language = "en"
+epub_contributor = author
+# One identifier, fixed for this book, in the OPF and the NCX alike (an XML name).
+epub_uid = epub_identifier = "TwistedPoetry-89d2bd1a-ac81-44db-b878-f00957b1a28c"
+epub_cover = ("_static/cover.png", "")  # drawn by tools/make_cover.py
 epub_show_urls = "no"
 # `make bench` writes its CSV files and plots into book/_static/bench.  The EPUB
 # takes the plots from _images like every figure, and has no media type for CSV
 # or PDF files: leave the folder out of it.
 epub_exclude_files = sorted(
-    f"_static/bench/{path.name}" for path in (ROOT / "book" / "_static" / "bench").glob("*")
+    [f"_static/bench/{path.name}" for path in (ROOT / "book" / "_static" / "bench").glob("*")]
+    + ["_static/favicon.svg", ".buildinfo.bak"]  # Sphinx keeps the old build info there
 )
 
 spelling_lang = "en_US"
