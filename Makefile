@@ -14,7 +14,7 @@ SPHINXOPTS ?= -W --keep-going -n -q
 BUILD  = $(SPHINX) -M $(1) book _build -c . $(SPHINXOPTS)
 
 .DEFAULT_GOAL := help
-.PHONY: help html doctest test spelling serve try pdf epub browser-test bench clean
+.PHONY: help html doctest test spelling serve try pdf epub publish browser-test bench clean
 
 help:  ## List the targets
 	@echo "make <target>, where <target> is one of:"
@@ -36,7 +36,7 @@ html: $(STAMP)  ## Build the HTML book in _build/html
 
 doctest: $(STAMP)  ## Run every example the book shows (or one chapter's: CHAPTER=10)
 	@tools/need test
-	$(BIN)/python tools/doctest.py $(CHAPTER)
+	$(BIN)/python tools/run_doctests.py $(CHAPTER)
 
 spelling: $(STAMP)  ## Check the spelling of the prose
 	@tools/need test
@@ -63,6 +63,15 @@ epub: $(STAMP)  ## Build the EPUB book in _build/epub
 	@tools/need html
 	$(call BUILD,epub)
 	@echo "The book is in _build/epub/TwistedPoetry.epub"
+
+publish: $(STAMP)  ## Build the book to publish: every example run first, then PDF, EPUB, HTML
+	@tools/need pdf
+	$(BIN)/python tools/run_doctests.py
+	@$(MAKE) --no-print-directory pdf epub
+	@rm -rf _build/extra && mkdir -p _build/extra/downloads
+	cp _build/latex/twisted-poetry.pdf _build/epub/TwistedPoetry.epub _build/extra/downloads/
+	$(call BUILD,html)
+	@echo "Ready to publish: _build/html, with the PDF and the EPUB in _build/html/downloads"
 
 browser-test: html  ## Open every page of the HTML book in headless Chromium and check it
 	@tools/need browser

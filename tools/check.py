@@ -32,7 +32,7 @@ def sphinx(builder: str) -> list[str]:
 
 
 def count_doctests(output: str, status: int) -> tuple[int, int]:
-    # tools/doctest.py gathers every sphinx-build's summary in output.txt.
+    # tools/run_doctests.py gathers every sphinx-build's summary in output.txt.
     summary = ROOT / "_build" / "doctest" / "output.txt"
     if summary.exists():
         output += summary.read_text()
@@ -70,7 +70,7 @@ def count_browser(output: str, status: int) -> tuple[int, int, int]:
 
 STEPS = [
     ("HTML build, warning-free", sphinx("html"), one_check),
-    ("doctests: every example program", [sys.executable, "tools/doctest.py"], count_doctests),
+    ("doctests: every example program", [sys.executable, "tools/run_doctests.py"], count_doctests),
     ("trial tests in code/tests, warnings as errors",
      [sys.executable, "-m", "twisted.trial", f"--jobs={TRIAL_JOBS}",
       "--temp-directory", "../_build/_trial_temp", "tests"],

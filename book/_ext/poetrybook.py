@@ -20,14 +20,21 @@
 * Every captioned listing from ``code/`` (but a ``:diff:``) gets a link in
   its caption that downloads the whole program, so a reader can save the
   file as it is.
+* Under each chapter's title, a line says how many of its examples ran,
+  when, with which Python and Twisted, and whether all passed.  It is made
+  from ``_build/doctest/results.json``, which ``tools/run_doctests.py`` writes,
+  and only when the chapter and the programs are the ones that ran: a
+  chapter changed since its last doctest run gets no line.
 """
 
 from __future__ import annotations
 
 import doctest
+import hashlib
 import importlib
 import importlib.util
 import inspect
+import json
 import os
 from difflib import unified_diff
 from pathlib import Path
@@ -102,6 +109,22 @@ def _download_links(app: Sphinx, doctree: nodes.document) -> None:
         caption += [nodes.Text(" "), link]
 
 
+def _drop_download_links(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """A book on paper or in an e-reader has nothing to download: drop the links.
+
+    (The caption names the program's path in the repository.)
+    """
+    if app.builder.format == "html" and not app.builder.name.startswith("epub"):
+        return
+    for link in list(doctree.findall(addnodes.download_reference)):
+        if "program-download" in link.get("classes", []):
+            parent = link.parent
+            index = parent.index(link)
+            if index and isinstance(parent[index - 1], nodes.Text):
+                parent.remove(parent[index - 1])
+            parent.remove(link)
+
+
 API_URL = "https://docs.twisted.org/en/stable/api/"
 
 
@@ -172,6 +195,71 @@ class TryIt(SphinxDirective):
         return [box]
 
 
+RESULTS = ROOT / "_build" / "doctest" / "results.json"
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """A hash of the files' names and contents (tools/run_doctests.py uses it too)."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def programs_fingerprint() -> str:
+    """The fingerprint of everything the examples run: the programs and the helper."""
+    files = [p for p in (ROOT / "code").rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts]
+    return fingerprint([*files, ROOT / "book" / "_ext" / "terminal.py"])
+
+
+def _load_results(app: Sphinx) -> None:
+    """Read the last doctest run's results, if they are for these programs."""
+    app.env.book_results = {}
+    if RESULTS.exists():
+        results = json.loads(RESULTS.read_text())
+        if results.get("programs") == programs_fingerprint():
+            app.env.book_results = results
+
+
+def verified_line(results: dict, chapter: dict) -> str:
+    """What a chapter says about its examples' last run."""
+    count, failed = chapter["examples"], chapter["failed"]
+    examples = "The one example" if count == 1 else f"The {count} examples"
+    outcome = ("it passed" if count == 1 else "all passed") if not failed else (
+        "it failed" if count == 1 else f"{failed} failed")
+    return (f"{examples} in this chapter ran on {chapter['date']} with Python "
+            f"{results['python']} and Twisted {results['twisted']}; {outcome}.")
+
+
+def _verified_text(app: Sphinx, docname: str) -> str:
+    """The chapter's line, or "" if it has no examples or changed since they ran."""
+    results = getattr(app.env, "book_results", {})
+    chapter = results.get("chapters", {}).get(docname)
+    if not chapter or not chapter["examples"]:
+        return ""
+    if chapter["source"] != fingerprint([Path(app.env.doc2path(docname))]):
+        return ""  # the chapter changed since it was tested
+    return verified_line(results, chapter)
+
+
+def _stamps_changed(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """Chapters whose line differs from the one they were last built with."""
+    shown = getattr(env, "book_verified", {})
+    stale = [name for name in env.found_docs
+             if name[:2].isdigit() and shown.get(name, "") != _verified_text(app, name)]
+    env.book_verified = {name: _verified_text(app, name) for name in env.found_docs}
+    return stale
+
+
+def _verified(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    text = _verified_text(app, docname)
+    section = next(doctree.findall(nodes.section), None)
+    if text and section is not None:
+        line = nodes.paragraph("", "", nodes.emphasis("", text), classes=["verified"])
+        section.insert(1, line)  # right after the title
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     doctest.OutputChecker.check_output = _check_output_any_order
     LiteralIncludeReader.show_diff = _show_diff
@@ -180,4 +268,8 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.connect("doctree-read", _terminal_sessions)
     # Before Sphinx's own doctree-read handler (priority 500) collects downloads.
     app.connect("doctree-read", _download_links, priority=400)
+    app.connect("doctree-resolved", _drop_download_links)
+    app.connect("builder-inited", _load_results)
+    app.connect("env-get-outdated", _stamps_changed)
+    app.connect("doctree-resolved", _verified)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,8 +1,8 @@
 """Run the book's doctests, several chapters at a time.
 
-    .venv/bin/python tools/doctest.py              # every chapter (make doctest)
-    .venv/bin/python tools/doctest.py 2 10         # chapters 2 and 10 only
-    .venv/bin/python tools/doctest.py --jobs 1     # one chapter after another
+    .venv/bin/python tools/run_doctests.py              # every chapter (make doctest)
+    .venv/bin/python tools/run_doctests.py 2 10         # chapters 2 and 10 only
+    .venv/bin/python tools/run_doctests.py --jobs 1     # one chapter after another
 
 A doctest spends most of its time waiting: for a slow server's next chunk,
 for the timeout a chapter shows, for a program to stop on Ctrl-C.  So the
@@ -14,12 +14,20 @@ system picks, and stops them before it ends.
 
 The results are gathered in _build/doctest/output.txt, the file Sphinx's
 doctest builder writes, with one summary per process; the exit status is 1
-if any example failed.
+if any example failed.  _build/doctest/results.json records, for each
+chapter, how many examples ran and how many failed, with the date, the
+versions of Python and Twisted, and fingerprints of the chapter and of the
+programs: every chapter built afterwards from the same sources says so in
+a line under its title (book/_ext/poetrybook.py writes it).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import importlib.metadata
+import json
+import platform
 import re
 import shutil
 import subprocess
@@ -28,6 +36,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from poetrybook import fingerprint, programs_fingerprint  # noqa: E402
+
 BUILD = ROOT / "_build"
 BIN = Path(sys.executable).parent
 OPTIONS = ["-c", ".", "-W", "--keep-going", "-n", "-q"]
@@ -60,6 +71,42 @@ def share_out(files: list[Path], jobs: int) -> list[list[Path]]:
         groups[i].append(path)
         load[i] += SECONDS.get(path.name[:2], 5)
     return groups
+
+
+def chapter_results(output: str) -> dict[str, tuple[int, int]]:
+    """(examples, failures) for each document in a doctest builder's output.txt."""
+    results = {}
+    for document, body in re.findall(r"^Document: (\S+)\n-+\n(.*?)(?=^Document: |\Z)",
+                                      output, re.M | re.S):
+        match = re.search(r"^(\d+) passed and (\d+) failed\.$", body, re.M)
+        if match:
+            passed, failed = int(match.group(1)), int(match.group(2))
+            results[document] = (passed + failed, failed)
+    return results
+
+
+def write_results(files: list[Path], report: str, broken: set[str]) -> None:
+    """Record each chapter's results, for the line the book prints under its title.
+
+    ``broken`` names the chapters whose sphinx-build failed as a whole: with
+    no result, they count as failed.
+    """
+    path = BUILD / "doctest" / "results.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    chapters = previous.get("chapters", {}) if previous.get("programs") == (
+        code := programs_fingerprint()) else {}
+    counts = chapter_results(report)
+    for chapter in files:
+        examples, failed = counts.get(chapter.stem, (0, 1 if chapter.stem in broken else 0))
+        chapters[chapter.stem] = {"examples": examples, "failed": failed,
+                                  "source": fingerprint([chapter]),
+                                  "date": datetime.date.today().isoformat()}
+    path.write_text(json.dumps({
+        "python": platform.python_version(),
+        "twisted": importlib.metadata.version("twisted"),
+        "programs": code,
+        "chapters": chapters,
+    }, indent=2) + "\n")
 
 
 def main() -> int:
@@ -95,9 +142,12 @@ def main() -> int:
 
     report = []
     status = 0
+    broken: set[str] = set()
     for group, folder, process in runs:
         output, _ = process.communicate()
         status = status or process.returncode
+        if process.returncode:
+            broken.update(p.stem for p in group)
         if output.strip():
             print(output, end="")
         summary = folder / "out" / "output.txt"
@@ -110,6 +160,7 @@ def main() -> int:
     (BUILD / "doctest" / "output.txt").write_text("\n".join(report))
 
     text = "\n".join(report)
+    write_results(files, text, broken)
     tests = sum(int(n) for n in re.findall(r"^\s*(\d+) tests?$", text, re.M))
     failed = sum(int(n) for n in re.findall(r"^\s*(\d+) failures? in", text, re.M))
     print(f"{tests} examples in {len(files)} chapters, {failed} failed,"
