@@ -1,7 +1,11 @@
 """Run every check of the book, as `make test` does, and count the results.
 
-Each step runs in turn, even after one fails, so that one run shows every
-problem.  Steps that run many tests (the doctests, the trial suite, the
+Every step runs, even after one fails, so that one run shows every
+problem.  The steps run in three lanes at once: the doctests and the trial
+tests spend most of their time waiting for the programs they run, so they
+go side by side with the lane that builds the HTML book, checks its
+spelling and opens it in a browser.  Each step's result is printed when it
+ends.  Steps that run many tests (the doctests, the trial suite, the
 browser test) count each test; the others count as one check each.  With
 no Chromium installed, the browser test says so and counts as skipped,
 not passed.  The last line is the summary CI reads: "N passed, N failed"
@@ -14,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -68,42 +73,68 @@ def count_browser(output: str, status: int) -> tuple[int, int, int]:
     return passed, failed or (1 if status else 0), skipped
 
 
-STEPS = [
-    ("HTML build, warning-free", sphinx("html"), one_check),
-    ("doctests: every example program", [sys.executable, "tools/run_doctests.py"], count_doctests),
-    ("trial tests in code/tests, warnings as errors",
-     [sys.executable, "-m", "twisted.trial", f"--jobs={TRIAL_JOBS}",
-      "--temp-directory", "../_build/_trial_temp", "tests"],
-     count_trial),
-    ("spelling", sphinx("spelling"), one_check),
-    ("ruff", [str(BIN / "ruff"), "check", "--quiet", "."], one_check),
-    ("browser test of the HTML book", [sys.executable, "tools/browser_test.py"], count_browser),
+LANES = [
+    [
+        ("ruff", [str(BIN / "ruff"), "check", "--quiet", "."], one_check),
+        ("HTML build, warning-free", sphinx("html"), one_check),
+        ("spelling", sphinx("spelling"), one_check),
+        ("browser test of the HTML book", [sys.executable, "tools/browser_test.py"],
+         count_browser),
+    ],
+    [("doctests: every example program", [sys.executable, "tools/run_doctests.py"],
+      count_doctests)],
+    [("trial tests in code/tests, warnings as errors",
+      [sys.executable, "-m", "twisted.trial", f"--jobs={TRIAL_JOBS}",
+       "--temp-directory", "../_build/_trial_temp", "tests"],
+      count_trial)],
 ]
 
 
-def main() -> int:
-    passed = failed = skipped = 0
-    (ROOT / "_build" / "doctest" / "output.txt").unlink(missing_ok=True)
-    for title, command, count in STEPS:
-        shown = " ".join([Path(command[0]).name, *command[1:]])
-        print(f"== {title}: {shown}", flush=True)
+class Tally:
+    """The counts of every step, and the lock that keeps their reports whole."""
+
+    def __init__(self) -> None:
+        self.passed = self.failed = self.skipped = 0
+        self.lock = threading.Lock()
+
+    def run(self, title: str, command: list[str], count) -> None:
         started = time.monotonic()
         trial = "twisted.trial" in command
         result = subprocess.run(command, cwd=ROOT / "code" if trial else ROOT,
                                 env={**os.environ, **STRICT} if trial else None,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         ok, bad, *rest = count(result.stdout, result.returncode)
-        skipped += sum(rest)
-        if bad or result.returncode:
-            print(result.stdout.rstrip())
-        elif title.startswith(("doctests", "trial", "browser")):
-            print("\n".join(result.stdout.rstrip().splitlines()[-6:]))
-        print(f"   {ok} passed, {bad} failed{f', {sum(rest)} skipped' if sum(rest) else ''}"
-              f" in {time.monotonic() - started:.1f} s", flush=True)
-        passed += ok
-        failed += bad
-    print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
-    return 1 if failed else 0
+        with self.lock:
+            shown = " ".join([Path(command[0]).name, *command[1:]])
+            print(f"== {title}: {shown}")
+            if bad or result.returncode:
+                print(result.stdout.rstrip())
+            elif title.startswith(("doctests", "trial", "browser")):
+                print("\n".join(result.stdout.rstrip().splitlines()[-6:]))
+            print(f"   {ok} passed, {bad} failed{f', {sum(rest)} skipped' if sum(rest) else ''}"
+                  f" in {time.monotonic() - started:.1f} s", flush=True)
+            self.passed += ok
+            self.failed += bad
+            self.skipped += sum(rest)
+
+    def lane(self, steps) -> None:
+        for title, command, count in steps:
+            self.run(title, command, count)
+
+
+def main() -> int:
+    started = time.monotonic()
+    (ROOT / "_build" / "doctest" / "output.txt").unlink(missing_ok=True)
+    tally = Tally()
+    lanes = [threading.Thread(target=tally.lane, args=(steps,)) for steps in LANES]
+    for lane in lanes:
+        lane.start()
+    for lane in lanes:
+        lane.join()
+    print(f"(all checks in {time.monotonic() - started:.0f} s)")
+    print(f"{tally.passed} passed, {tally.failed} failed"
+          + (f", {tally.skipped} skipped" if tally.skipped else ""))
+    return 1 if tally.failed else 0
 
 
 if __name__ == "__main__":

@@ -122,8 +122,9 @@ def main() -> int:
 
     started = time.monotonic()
     sphinx = str(BIN / "sphinx-build")
-    doctrees = BUILD / "doctrees"
-    # Read every source once (quick when the HTML build has just done it).
+    # Read every source once, into doctrees of its own: make test builds the
+    # HTML book (into _build/doctrees) at the same time.
+    doctrees = BUILD / "doctest-doctrees"
     read = subprocess.run([sphinx, "-b", "dummy", "-d", str(doctrees), *OPTIONS,
                            "book", str(BUILD / "dummy")], cwd=ROOT)
     if read.returncode:

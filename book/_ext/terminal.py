@@ -158,6 +158,24 @@ class _Process:
                 self._changed.wait(left)
             return True
 
+    def wait_for_reactor(self, timeout: float) -> bool:
+        """Wait until a program of this command runs a reactor; False if none did in time.
+
+        A Twisted reactor catches SIGTERM, which Python alone does not, and
+        it installs that handler just after its own for SIGINT: so the
+        reactor has started once Linux says (in /proc/PID/status) that a
+        process of this command's session catches SIGTERM.
+        """
+        sigterm = 1 << (signal.SIGTERM - 1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.popen.poll() is None:
+            for status in _session_statuses(self.popen.pid):
+                caught = re.search(r"^SigCgt:\s*([0-9a-f]+)$", status, re.M)
+                if caught and int(caught.group(1), 16) & sigterm:
+                    return True
+            time.sleep(0.01)  # look again: the reactor is starting
+        return False
+
     def interrupt(self) -> None:
         """Press Ctrl-C on the program's terminal."""
         if self.popen.poll() is None:
@@ -184,6 +202,19 @@ class _Process:
         self.signal(signal.SIGKILL)
         self.popen.wait()
         self._reader.join(STOP_TIMEOUT)
+
+
+def _session_statuses(session: int) -> list[str]:
+    """The /proc/PID/status of every process in a session (its programs)."""
+    statuses = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[3]) == session:  # the session id
+                statuses.append((stat.parent / "status").read_text())
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended as we looked
+    return statuses
 
 
 def _screen_lines(raw_lines: list[str]) -> list[str]:
@@ -240,6 +271,7 @@ class Terminal:
         self._real_to_shown: dict[int, int] = {}
         self._shown_to_real: dict[int, int] = {}
         self.last_status: int | None = None
+        self.last_lines: list[str] = []
 
     # -- the with block ---------------------------------------------------
 
@@ -382,33 +414,31 @@ class Terminal:
         *,
         timeout: float = RUN_TIMEOUT,
         interrupt_after: float | None = None,
-        interrupt_on: str | None = None,
+        interrupt_on: str | tuple[str, ...] | None = None,
     ) -> float:
         """Run a program to its end, show what it printed, return its run time.
 
         A program that runs longer than ``timeout`` seconds is a hung
         example: it is stopped and the doctest fails.  A program that is
-        meant to hang, so that the chapter can show it, is given
-        ``interrupt_after``: that many seconds after its first line of
-        output (or after its start, if it prints nothing by then) it gets
-        Ctrl-C, and the session shows ``^C`` where the reader pressed it.
-        With ``interrupt_on`` as well, the clock starts when a line that
-        contains that text has appeared, rather than the first line: the
-        reader waits until the program has said it, then waits
-        ``interrupt_after`` seconds more (0 by default) and presses Ctrl-C.
+        meant to hang, so that the chapter can show it, gets Ctrl-C, and
+        the session shows ``^C`` where the reader pressed it:
+
+        * ``interrupt_on="text"`` (or several texts): once the program has
+          printed lines containing them all, as a reader who waits for them;
+        * ``interrupt_after=N``: N seconds after the program's reactor has
+          started, and not before: a Ctrl-C while Python is still importing
+          Twisted would end in a KeyboardInterrupt traceback.
         """
         print(f"$ {command}")
         started = time.monotonic()
         process = self._start(command)
         if interrupt_on is not None:
-            process.wait_for_text(interrupt_on, timeout)
+            texts = (interrupt_on,) if isinstance(interrupt_on, str) else interrupt_on
+            for text in texts:
+                process.wait_for_text(text, timeout)
             status = process.wait(interrupt_after or 0)
-            interrupt_after = interrupt_after or 0.0
         elif interrupt_after is not None:
-            # Start the clock when the program first says something, if it
-            # does: a slow start must not get Ctrl-C before the program is
-            # ready for it (before Twisted's reactor has its SIGINT handler).
-            process.first_line(interrupt_after)
+            process.wait_for_reactor(timeout)
             status = process.wait(interrupt_after)
         else:
             status = process.wait(timeout)
@@ -421,7 +451,8 @@ class Terminal:
             process.kill()
         for line in process.lines:
             print(self.shown(line))
-        if interrupted and interrupt_after is None:
+        self.last_lines = process.lines
+        if interrupted and interrupt_after is None and interrupt_on is None:
             print(f"[still running after {timeout:g} s: a hung example]")
         elif interrupted and status is None:
             print("[Ctrl-C did not stop it]")
@@ -459,6 +490,18 @@ class Terminal:
         """
         if not server.process.wait_for_text(text, timeout):
             print(f"[the server on port {server.shown_port} never printed {text!r}]")
+
+    def reported_seconds(self) -> float:
+        """The time the last program said it took, in its "... in 1.2 seconds." line.
+
+        A program times its own work, without the time Python takes to
+        start, which a busy machine can stretch: comparisons between runs
+        use this figure, not the time the whole command took.
+        """
+        for line in reversed(self.last_lines):
+            if match := re.search(r" in (\d+(?:\.\d+)?) seconds\.?$", line):
+                return float(match.group(1))
+        raise ValueError("the last program did not say how long it took")
 
     def status(self) -> None:
         """Show the last program's exit status, as ``echo $?`` would."""

@@ -143,9 +143,20 @@ class Program:
                      for name in ("stdout", "stderr"))
 
     def stop(self) -> tuple[int, str, str]:
-        """Ctrl-C, then wait for the end, if it is still running."""
+        """Ctrl-C, then wait for the end, if it is still running.
+
+        A Ctrl-C that comes while the reactor is starting, before its handler
+        is in place, can be lost in the start; so if the program has not
+        stopped after three seconds, press Ctrl-C again, as a reader would.
+        (A test that checks what one Ctrl-C does waits for the reactor first:
+        wait_for_the_reactor().)
+        """
         if self.popen.poll() is None:
             self.interrupt()
+            try:
+                self.popen.wait(3)
+            except subprocess.TimeoutExpired:
+                self.interrupt()
         return self.finish()
 
 

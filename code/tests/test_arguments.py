@@ -11,7 +11,7 @@ The table lists, for every program in code/ that takes arguments, the
 arguments it needs to get as far as the one under test, and each
 impossible value of each argument it accepts.
 
-Each argument's first impossible value is given to the program run as a
+Each program's first impossible value is given to the program run as a
 process, as a reader would run it.  Starting Python and Twisted takes a
 third of a second, and the table holds some nine hundred values, so the
 others go to the same program's parse_args(), called in this process with
@@ -171,11 +171,13 @@ def _make_test(program: str, cases: list[Case]):
     def test(self: ImpossibleArgumentsTests) -> None:
         name = program.rpartition("/")[2]
         in_process = "def parse_args(" in (CODE / program).read_text()
+        first = True
         for argument, values, template in cases:
-            for number, value in enumerate(values):
+            for value in values:
                 command = [part.format(value) for part in template]
                 where = f"{program} {' '.join(command)}"
-                if number == 0 or not in_process:
+                if first or not in_process:
+                    first = False
                     # A program that took the value would run, or hang: the
                     # timeout makes that a failure rather than a stuck suite.
                     status, out, err = run(program, *command, timeout=10)
