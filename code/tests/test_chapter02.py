@@ -22,7 +22,7 @@ ASYNC = "async-client/get-poetry.py"
 
 def start_server(test, poem="science", *options):
     server = Program(SERVER, "--delay", "0.01", *options, f"code/poetry/{poem}.txt")
-    test.addCleanup(server.stop)
+    test.addCleanup(server.end)
     return server, server.port()
 
 

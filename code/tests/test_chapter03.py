@@ -32,7 +32,7 @@ def interrupt_when_running(test, relative_path):
     then installs the reactor's own SIGINT handler.
     """
     program = Program(relative_path)
-    test.addCleanup(program.stop)
+    test.addCleanup(program.end)
     first = program.first_line()
     wait_for_the_reactor(program)
     status, out, err = program.stop()
@@ -67,7 +67,7 @@ class RunningTests(unittest.TestCase):
 
     def test_hello_is_called_from_inside_the_running_reactor(self):
         program = Program(PROGRAMS["hello"])
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         self.assertEqual(program.first_line(), "Starting the reactor.\n")
         # Printed by a callback: the reactor runs, its SIGINT handler is in place.
         self.assertEqual(program.first_line(), "Hello, reader, from inside the reactor.\n")
@@ -100,7 +100,7 @@ class CountdownTests(unittest.TestCase):
         for name in ("countdown", "countdown-blocking"):
             # The countdown's first step is 5 s away, its end 15 s: Ctrl-C comes first.
             program = Program(PROGRAMS[name], "--start", "1", "--interval", "10")
-            self.addCleanup(program.stop)
+            self.addCleanup(program.end)
             self.assertEqual(program.readline(timeout=4), "tick\n", name)
             self.assertEqual(program.stop(), (0, "", ""), name)
 
@@ -204,7 +204,7 @@ class CountdownsSolutionTests(unittest.TestCase):
     def test_each_line_is_sent_at_once(self):
         """Into a pipe, each line leaves when it is printed, not when the program ends."""
         program = Program(COUNTDOWNS, "--interval", "10", "2", "1")  # 20 s to the end
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         self.assertEqual(program.readline(timeout=4), "Countdown 1: 2...\n")
         self.assertEqual(program.readline(timeout=4), "Countdown 2: 1...\n")
         self.assertEqual(program.stop(), (0, "", ""))

@@ -205,7 +205,7 @@ class ClientTests(unittest.TestCase):
     def test_ctrl_c_stops_it_quietly(self):
         port = start_server(self, "science", "--delay", "1")
         program = Program(CLIENT, str(port))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         first = program.readline("stderr")  # the reactor is running
         status, out, err = program.stop()
         self.assertEqual((status, out, err), (130, "", ""))
@@ -246,7 +246,7 @@ class BlockingTests(unittest.TestCase):
         """Ctrl-C's stop waits for doRead(); the client's own stop then comes second, quietly."""
         server, port = listener(self)
         program = Program(BLOCKING, str(port))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         connection, (_, client_port) = server.accept()
         self.addCleanup(connection.close)
         half = len(POEMS["tyger"]) // 2

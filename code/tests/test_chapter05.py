@@ -213,7 +213,7 @@ class ClientTests(unittest.TestCase):
     def test_ctrl_c_while_reading(self):
         port = start_server(self, "science", "--delay", "1")
         program = Program(CLIENT, str(port))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         first = program.readline("stderr")  # the reactor is running
         status, out, err = program.stop()
         self.assertEqual((status, out, err), (130, "", ""))
@@ -222,7 +222,7 @@ class ClientTests(unittest.TestCase):
     def test_ctrl_c_while_connecting(self):
         stuck, live = unanswered_port(self), start_server(self, "science", "--delay", "1")
         program = Program(CLIENT, str(stuck), str(live))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         program.readline("stderr")  # the reactor is running
         status, out, err = program.stop()
         self.assertEqual((status, out, err), (130, "", ""))
@@ -288,12 +288,12 @@ class RetryTests(unittest.TestCase):
         placeholder.bind(("127.0.0.1", 0))
         port = placeholder.getsockname()[1]
         client = Program(RETRY, "--retries", "20", "--retry-delay", "0.2", str(port))
-        self.addCleanup(client.stop)
+        self.addCleanup(client.end)
         self.assertIn("trying again", client.readline("stderr"))
         placeholder.close()
         server = Program(SERVER, "--port", str(port), "--delay", "0.01",
                          "code/poetry/science.txt")
-        self.addCleanup(server.stop)
+        self.addCleanup(server.end)
         status, out, err = client.finish()
         self.assertEqual(status, 0, err)
         self.assertEqual(out.encode(), POEMS["science"])

@@ -207,7 +207,7 @@ class HangingClientTests(unittest.TestCase):
     def test_hangs_with_a_server_down_until_ctrl_c(self):
         live, dead = start_server(self), refused_port(self)
         program = Program(HANGS, str(live), str(dead))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         self.assertEqual(program.readline("stderr"),
                          f"Task 1: got 673 bytes of poetry from 127.0.0.1:{live}\n")
         time.sleep(1)
@@ -273,7 +273,7 @@ class ClientTests(unittest.TestCase):
     def test_ctrl_c_stops_it_quietly(self):
         server, silent = listener(self)
         program = Program(CLIENT, str(silent))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         self.addCleanup(server.accept()[0].close)  # connected, and waiting
         wait_for_the_reactor(program)
         status, out, err = program.stop()

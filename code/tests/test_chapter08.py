@@ -233,7 +233,7 @@ class ClientTests(unittest.TestCase):
         """
         server, port = listener(self)
         program = Program(CLIENT, str(port))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         self.addCleanup(lambda: program.popen.poll() is None
                         and os.kill(program.popen.pid, signal.SIGCONT))  # if the test failed
         connection, (_, client_port) = server.accept()
@@ -258,7 +258,7 @@ class ClientTests(unittest.TestCase):
         """Connected and waiting, or still connecting: Ctrl-C, status 130, not a word."""
         _, silent = listener(self)
         program = Program(CLIENT, str(silent), str(unanswered_port(self)))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         wait_for_the_reactor(program)
         self.assertEqual(program.stop(), (130, "", ""))
 

@@ -197,7 +197,7 @@ class ClientTests(unittest.TestCase):
     def test_ctrl_c_stops_it_quietly(self):
         _, silent = listener(self)
         program = Program(CLIENT, str(silent))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         wait_for_the_reactor(program)
         self.assertEqual(program.stop(), (130, "", ""))
 

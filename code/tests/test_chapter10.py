@@ -75,7 +75,7 @@ def fetch(port: int, source: str | None = None, timeout: float = 10) -> bytes:
 
 def start(test, program: str, *args: str) -> tuple[Program, int]:
     server = Program(program, *args)
-    test.addCleanup(server.stop)
+    test.addCleanup(server.end)
     return server, server.port()
 
 

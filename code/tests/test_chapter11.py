@@ -328,7 +328,7 @@ def exchange(port: int, request: bytes, half_close: bool = False) -> bytes:
 
 def start(test, program: str = SERVER, *args: str) -> tuple[Program, int]:
     server = Program(program, *args)
-    test.addCleanup(server.stop)
+    test.addCleanup(server.end)
     return server, server.port()
 
 
@@ -337,7 +337,7 @@ class ServerProcessTests(unittest.TestCase):
 
     def test_first_line(self):
         server = Program(SERVER)
-        self.addCleanup(server.stop)
+        self.addCleanup(server.end)
         self.assertRegex(server.first_line(),
                          r"^Serving transformations on 127\.0\.0\.1:\d+\.\n$")
 
@@ -641,7 +641,7 @@ class ClientProcessTests(unittest.TestCase):
         sock, xform = listener(self)
         port = start_server(self, "tyger")
         program = Program(CLIENT, str(xform), str(port))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         connection, _ = sock.accept()  # the poem is in, and the request is on its way
         self.addCleanup(connection.close)
         self.assertEqual(program.stop(), (130, "", ""))

@@ -115,7 +115,7 @@ def read_until(program: Program, text: str) -> list[str]:
 
 def start_proxy(test, upstream_port: int, program: str = PROXY, *options: str):
     proxy = Program(program, *options, str(upstream_port))
-    test.addCleanup(proxy.stop)
+    test.addCleanup(proxy.end)
     first_line = proxy.first_line()
     port = int(first_line.split(":")[1].split()[0])
     test.assertEqual(first_line, f"Proxy on 127.0.0.1:{port} for 127.0.0.1:{upstream_port}.\n")
@@ -316,7 +316,7 @@ class ProxyProcessTests(unittest.TestCase):
     def test_two_fetches_one_upstream_connection(self):
         upstream = Program(SLOW_SERVER, "--delay", "0.01", "--num-bytes", "200",
                            "code/poetry/science.txt")
-        self.addCleanup(upstream.stop)
+        self.addCleanup(upstream.end)
         upstream_port = upstream.port()
         proxy, port = start_proxy(self, upstream_port)
         self.assertEqual(fetch(port), POEM)
@@ -350,7 +350,7 @@ class ProxyProcessTests(unittest.TestCase):
         reserved.close()
         upstream = Program(SLOW_SERVER, "--port", str(upstream_port), "--delay", "0.01",
                            "--num-bytes", "200", "code/poetry/science.txt")
-        self.addCleanup(upstream.stop)
+        self.addCleanup(upstream.end)
         self.assertEqual(upstream.port(), upstream_port)
         self.assertEqual(fetch(port), POEM)  # nothing was cached: it fetches again
         self.assertEqual(fetch(port), POEM)
@@ -379,7 +379,7 @@ class ProxyProcessTests(unittest.TestCase):
     def test_ctrl_c_in_the_middle_of_a_download(self):
         upstream = Program(SLOW_SERVER, "--delay", "1", "--num-bytes", "200",
                            "code/poetry/science.txt")
-        self.addCleanup(upstream.stop)
+        self.addCleanup(upstream.end)
         proxy, port = start_proxy(self, upstream.port())
         client = socket.create_connection(("127.0.0.1", port))
         self.addCleanup(client.close)
@@ -394,7 +394,7 @@ class ProxyProcessTests(unittest.TestCase):
     def test_an_empty_poem_is_a_failure_and_never_cached(self):
         for program in PROXIES:
             upstream = Program(FAST_SERVER, "/dev/null")  # a server of empty poems
-            self.addCleanup(upstream.stop)
+            self.addCleanup(upstream.end)
             upstream_port = upstream.port()
             proxy, port = start_proxy(self, upstream_port, program)
             self.assertEqual(fetch(port), b"")  # closed without a poem
@@ -411,7 +411,7 @@ class ProxyProcessTests(unittest.TestCase):
         for program in PROXIES:
             port = free_port()
             proxy = Program(program, "--port", str(port), str(port))
-            self.addCleanup(proxy.stop)
+            self.addCleanup(proxy.end)
             self.assertEqual(proxy.first_line(),
                              f"Proxy on 127.0.0.1:{port} for 127.0.0.1:{port}.\n")
             for request in (1, 2):

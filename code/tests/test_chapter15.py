@@ -311,8 +311,9 @@ class YieldInALoopTests(unittest.TestCase):
         """Even into a pipe, the line that says a download has started comes when it starts."""
         _, silent = listener(self)
         program = Program(LOOP, str(silent))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         self.assertEqual(program.readline(), f"Task 1: fetching from 127.0.0.1:{silent}\n")
+        wait_for_the_reactor(program)  # before the clean-up's Ctrl-C
 
     def test_ctrl_c_as_the_last_poem_comes_in(self):
         """The client's stop and Ctrl-C's in one turn of the loop: no ReactorNotRunning."""
@@ -325,7 +326,7 @@ class YieldInALoopTests(unittest.TestCase):
         _, silent = listener(self)
         for option in ([], ["--all-at-once"]):
             program = Program(LOOP, *option, str(silent), str(silent))
-            self.addCleanup(program.stop)
+            self.addCleanup(program.end)
             wait_for_the_reactor(program)
             status, out, err = program.stop()
             self.assertEqual((status, err), (130, ""))
@@ -388,7 +389,7 @@ class ClientTests(unittest.TestCase):
         _, silent = listener(self)
         live = start_server(self, "tyger")
         program = Program(CLIENT, "--outcomes", "success,success", str(live), str(silent))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         self.assertEqual(program.readline("stderr"),
                          f"Task 1: got 813 bytes of poetry from 127.0.0.1:{live}\n")
         self.assertEqual(program.stop(), (130, "", ""))  # the reactor printed that line
@@ -495,6 +496,6 @@ class FirstPoemTests(unittest.TestCase):
     def test_ctrl_c_stops_it_quietly(self):
         _, silent = listener(self)
         program = Program(FIRST_POEM, str(silent))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         wait_for_the_reactor(program)
         self.assertEqual(program.stop(), (130, "", ""))

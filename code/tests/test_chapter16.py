@@ -435,7 +435,7 @@ class ClientTests(unittest.TestCase):
     def test_ctrl_c_stops_it_quietly(self):
         _, silent = listener(self)
         program = Program(CLIENT, "--outcomes", "success", str(silent))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         wait_for_the_reactor(program)
         self.assertEqual(program.stop(), (130, "", ""))
 
@@ -443,7 +443,7 @@ class ClientTests(unittest.TestCase):
         port = start_server(self, "tyger")
         _, silent = listener(self)
         program = Program(CLIENT, "--outcomes", "bug,bug", str(port), str(silent))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         program.readline("stderr")  # the poem from the live server is in
         status, out, err = program.stop()
         self.assertEqual((status, out), (130, ""))

@@ -347,7 +347,7 @@ class ProxyProcessTests(unittest.TestCase):
 
     def start_proxy(self, program=PROXY, *options):
         proxy = Program(program, *options, str(self.upstream_port))
-        self.addCleanup(proxy.stop)
+        self.addCleanup(proxy.end)
         port = proxy.port()
         return proxy, port
 
@@ -482,7 +482,7 @@ class OwnUpstreamTests(unittest.TestCase):
         for program, options in ((PROXY, ()), (DEADLINE, ("--deadline", "30"))):
             port = free_port()
             proxy = Program(program, *options, "--port", str(port), str(port))
-            self.addCleanup(proxy.stop)
+            self.addCleanup(proxy.end)
             self.assertEqual(proxy.first_line(),
                              f"Proxy on 127.0.0.1:{port} for 127.0.0.1:{port}.\n")
             for request in (1, 2):
@@ -504,10 +504,10 @@ class SlowServerTests(unittest.TestCase):
     def test_the_upstream_server_sees_the_hang_up(self):
         upstream = Program("blocking-server/slowpoetry.py", "--delay", "0.05",
                            "--num-bytes", "50", "code/poetry/science.txt")
-        self.addCleanup(upstream.stop)
+        self.addCleanup(upstream.end)
         upstream_port = upstream.port()
         proxy = Program(PROXY, str(upstream_port))
-        self.addCleanup(proxy.stop)
+        self.addCleanup(proxy.end)
         port = proxy.port()
         client = socket.create_connection(("127.0.0.1", port))
         self.assertIn("Connection 1 from", upstream.readline())
@@ -555,7 +555,7 @@ class DeadlineTests(unittest.TestCase):
     def test_the_program_closes_the_upstream_connection(self):
         upstream_port = start_server(self, "science", "--delay", "0.1")
         proxy = Program(DEADLINE, "--deadline", "0.2", str(upstream_port))
-        self.addCleanup(proxy.stop)
+        self.addCleanup(proxy.end)
         port = proxy.port()
         with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
             self.assertEqual(client.recv(1024), b"")  # closed without a poem

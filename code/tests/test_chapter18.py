@@ -67,15 +67,19 @@ NO_POEM = "the server closed the connection without sending a poem"
 
 
 def python(script: str, timeout: float = 10) -> subprocess.CompletedProcess:
-    """Run a few lines of Python as a process, in the examples' strict environment."""
-    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environment(),
+    """Run a few lines of Python as a process, as the doctests run the examples.
+
+    That is in the strict environment, with Python's development mode on.
+    """
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT,
+                          env={**environment(), "PYTHONDEVMODE": "1"},
                           capture_output=True, text=True, timeout=timeout)
 
 
 def start(test, program: str, *args: str) -> tuple[Program, int]:
     """Start a server program for one test (Ctrl-C after it); return it and its port."""
     server = Program(program, *args)
-    test.addCleanup(server.stop)
+    test.addCleanup(server.end)
     return server, server.port()
 
 
@@ -509,7 +513,7 @@ class ClientTests(unittest.TestCase):
         live = str(start_server(self, "tyger"))
         for program_path in (CLIENT, REACT):
             program = Program(program_path, "--outcomes", "success,success", live, str(silent))
-            self.addCleanup(program.stop)
+            self.addCleanup(program.end)
             assert program.popen.stderr is not None
             self.assertIn("Task 1: got 813 bytes", program.readline("stderr"))
             self.assertEqual(program.stop(), (130, "", ""))
@@ -594,7 +598,7 @@ class AsyncioProgramTests(unittest.TestCase):
     def test_ctrl_c_while_asyncio_waits(self):
         _, silent = listener(self)
         program = Program(BOTH, str(silent))
-        self.addCleanup(program.stop)
+        self.addCleanup(program.end)
         self.assertIn("AsyncioSelectorReactor", program.first_line())
         wait_for_the_reactor(program)  # that line comes before the reactor runs
         self.assertEqual(program.stop(), (130, "", ""))
@@ -646,7 +650,7 @@ class ListenSolutionTests(unittest.TestCase):
         self.addCleanup(shutil.rmtree, directory)
         path = os.path.join(directory, "poetry.sock")
         server = Program(LISTEN, "--listen", f"unix:{path}", "code/poetry/automne.txt")
-        self.addCleanup(server.stop)
+        self.addCleanup(server.end)
         self.assertEqual(server.first_line(), f"Serving code/poetry/automne.txt on {path}.\n")
         with socket.socket(socket.AF_UNIX) as sock:
             sock.connect(path)

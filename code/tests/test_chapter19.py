@@ -115,7 +115,7 @@ class ProgramsTests(unittest.TestCase):
     def start_server(self):
         server = Program(SERVER, "--delay", "0.02", "--num-bytes", "200",
                          "code/poetry/science.txt")
-        self.addCleanup(server.stop)
+        self.addCleanup(server.end)
         return server, server.port()
 
     def test_server_keeps_serving_and_stops_on_ctrl_c(self):

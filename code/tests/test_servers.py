@@ -115,7 +115,7 @@ class ServerTests(unittest.TestCase):
     def check_proxy(self, program: str, *options: str) -> None:
         upstream = Program("blocking-server/slowpoetry.py", "--delay", "1", "--num-bytes",
                            "10", POEM)
-        self.addCleanup(upstream.stop)
+        self.addCleanup(upstream.end)
         upstream_port = upstream.port()
         self.check(program, [*options, str(upstream_port)], connect,
                    r"^Request 1 from 127\.0\.0\.1", upstream)
