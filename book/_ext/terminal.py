@@ -34,6 +34,7 @@ import codecs
 import fcntl
 import os
 import re
+import select
 import signal
 import socket
 import struct
@@ -344,6 +345,26 @@ class Terminal:
         sock.bind(("127.0.0.1", 0))
         sock.listen(8)
         self._reserved.append(sock)
+        real = sock.getsockname()[1]
+        self._map(real, shown_port)
+        return real
+
+    def unanswered(self, shown_port: int) -> int:
+        """Reserve a port where a connection is never even completed.
+
+        The port listens with a queue of one connection, and one connection
+        already waits in it, never accepted: the kernel drops every later
+        attempt to connect, as a server behind a firewall would, and a
+        client's connect() waits until it gives up.
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(0)
+        filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        filler.setblocking(False)
+        filler.connect_ex(sock.getsockname())
+        select.select([], [filler], [], SERVER_START_TIMEOUT)  # connected: the queue is full
+        self._reserved += [sock, filler]
         real = sock.getsockname()[1]
         self._map(real, shown_port)
         return real

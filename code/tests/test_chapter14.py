@@ -231,10 +231,10 @@ class PluginTests(unittest.TestCase):
 # -- twistd itself, as a process ---------------------------------------------
 
 
-def twistd(*args: str, path: Path | str = DAEMON, **popen) -> subprocess.Popen:
+def twistd(*args: str, path: Path | str = DAEMON, extra_env: dict[str, str] | None = None,
+           **popen) -> subprocess.Popen:
     """Run twistd from the repository's top folder, with `path` on PYTHONPATH."""
-    env = environment()
-    env["PYTHONPATH"] = str(path)
+    env = {**environment(), "PYTHONPATH": str(path), **(extra_env or {})}
     return subprocess.Popen([TWISTD, *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, **popen)
@@ -381,6 +381,15 @@ class TwistdTests(unittest.TestCase):
                           " [default: 0]", lines)
             self.assertEqual(lines[-1], f"{TWISTD} -n: Parameter type enforcement failed:"
                                         f" not a port number from 0 to 65535: '{port}'")
+            self.assertFalse(self.pidfile.exists())  # it never started
+
+    def test_an_impossible_port_in_the_tac_is_one_line(self):
+        for port in ("99999", "-1", "http"):
+            process = twistd("-n", "--pidfile", str(self.pidfile), "-y", str(TAC),
+                             extra_env={"POETRY_PORT": port})
+            out, err = process.communicate(timeout=20)
+            self.assertEqual((process.returncode, out), (1, ""))
+            self.assertEqual(err, f"POETRY_PORT: not a port number from 0 to 65535: '{port}'\n")
             self.assertFalse(self.pidfile.exists())  # it never started
 
     def test_stopping_with_a_client_connected_logs_nothing_about_it(self):

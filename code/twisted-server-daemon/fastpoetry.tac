@@ -20,7 +20,11 @@ from twisted.application import service
 from fastpoetry import PoetryService
 
 poem = Path(os.environ.get("POETRY_FILE", "code/poetry/science.txt"))
-port = int(os.environ.get("POETRY_PORT", "0"))
+port_text = os.environ.get("POETRY_PORT", "0")
+if not port_text.isdigit() or int(port_text) > 65535:
+    # twistd prints the message and exits with status 1.
+    raise SystemExit(f"POETRY_PORT: not a port number from 0 to 65535: {port_text!r}")
+port = int(port_text)
 
 application = service.Application("fastpoetry")
 poetry = PoetryService(poem, port)
