@@ -79,8 +79,13 @@ def _environment() -> dict[str, str]:
     return env
 
 
-ROWS, COLUMNS = 24, 80
-"""The size of every terminal the helper opens."""
+ROWS, COLUMNS = 24, 88
+"""The size of every terminal the helper opens.
+
+88 columns is also the width of the code in the printed book: a session
+shown at that width fits the page, and what a program prints is wrapped
+where the reader's terminal of that width would wrap it.
+"""
 
 CTRL_C = b"\x03"
 """The byte the keyboard sends for Ctrl-C."""
@@ -205,6 +210,47 @@ class _Process:
         self._reader.join(STOP_TIMEOUT)
 
 
+def typed(command: str) -> str:
+    """A command as the book shows it typed: "$ " and, if it is long, several lines.
+
+    A reader types a long command on one line and the terminal wraps it
+    anywhere; the book breaks it between words instead, with the shell's
+    backslash at the end of each line but the last and the rest indented,
+    so that every line fits the page and the command can be copied and
+    run as it is.  An option stays on the line of its value, and nothing
+    is broken inside quotes.
+    """
+    lines, line = [], "$"
+    for unit in _units(command):
+        if len(line) + 1 + len(unit) > COLUMNS - 2 and line not in ("$", "   "):
+            lines.append(line + " \\")
+            line = "   "
+        line += " " + unit
+    return "\n".join([*lines, line])
+
+
+def _units(command: str) -> list[str]:
+    """The command's words, an option joined to the value after it."""
+    words, word, quote = [], "", ""
+    for char in command:
+        if char in "'\"" and quote in ("", char):
+            quote = "" if quote else char
+        if char == " " and not quote:
+            words.append(word)
+            word = ""
+        else:
+            word += char
+    words.append(word)
+    units: list[str] = []
+    for word in words:
+        if units and units[-1].startswith("--") and " " not in units[-1] \
+                and "=" not in units[-1] and not word.startswith("-"):
+            units[-1] += " " + word
+        else:
+            units.append(word)
+    return units
+
+
 def _session_statuses(session: int) -> list[str]:
     """The /proc/PID/status of every process in a session (its programs)."""
     statuses = []
@@ -305,10 +351,14 @@ class Terminal:
         self._shown_to_real[shown] = real
 
     def shown(self, text: str) -> str:
-        """Text with every real port replaced by the chapter's port."""
+        """A line of output as the reader's terminal shows it.
+
+        Every real port is replaced by the chapter's port, and a line longer
+        than the terminal is wide goes on at the start of the next line.
+        """
         for real, shown in self._real_to_shown.items():
             text = re.sub(rf"(?<!\d){real}(?!\d)", str(shown), text)
-        return text
+        return "\n".join(text[i:i + COLUMNS] for i in range(0, len(text), COLUMNS)) or text
 
     def _start(self, command: str) -> _Process:
         """Start the command, with the chapter's ports made real, in a terminal.
@@ -410,7 +460,7 @@ class Terminal:
         shown_port = int(match.group(1))
         real_command = command[: match.start()] + "--port 0" + command[match.end() :]
         process = self._start(real_command)
-        print(f"$ {command}")
+        print(typed(command))
         process.wait_for_text("127.0.0.1:", SERVER_START_TIMEOUT)
         named = [i for i, line in enumerate(process.lines) if ADDRESS.search(line)]
         if not named:
@@ -450,7 +500,7 @@ class Terminal:
           started, and not before: a Ctrl-C while Python is still importing
           Twisted would end in a KeyboardInterrupt traceback.
         """
-        print(f"$ {command}")
+        print(typed(command))
         started = time.monotonic()
         process = self._start(command)
         if interrupt_on is not None:
@@ -488,7 +538,7 @@ class Terminal:
         background job here must not print anything: on a terminal its
         output would land wherever the other commands' output happens to be.
         """
-        print(f"$ {command} &")
+        print(typed(command + " &"))
         self._jobs.append(self._start(command))
         return len(self._jobs)
 

@@ -74,7 +74,7 @@ class PoemProtocol(Protocol):
     def connectionLost(self, reason: Failure) -> None:
         if reason.check(ConnectionDone) and self.chunks:
             self.poem.callback(b"".join(self.chunks))
-        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem
             self.poem.errback(
                 ConnectionError("the server closed the connection without sending a poem"))
         else:

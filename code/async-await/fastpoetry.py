@@ -90,7 +90,8 @@ async def serve(reactor: IReactorCore, args: argparse.Namespace) -> None:
     try:
         port = await endpoint.listen(factory)
     except CannotListenError as error:
-        sys.exit(f"Cannot listen on {args.iface}:{args.port}: {error.socketError.strerror}")
+        sys.exit(f"Cannot listen on {args.iface}:{args.port}:"
+                 f" {error.socketError.strerror}")
     address = port.getHost()
     print(f"Serving {args.poem} on {address.host}:{address.port}.")
     await Deferred()  # one that never fires: serve until Ctrl-C stops the reactor

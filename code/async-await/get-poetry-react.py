@@ -28,7 +28,7 @@ from twisted.internet.error import (
     ConnectionAborted,
     ConnectionDone,
 )
-from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's
 from twisted.internet.interfaces import IReactorCore
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import deferLater, react
@@ -59,7 +59,8 @@ def parse_outcomes(text: str) -> list[str]:
     outcomes = text.split(",")
     for outcome in outcomes:
         if outcome not in OUTCOMES:
-            raise argparse.ArgumentTypeError(f"not one of {', '.join(OUTCOMES)}: {outcome!r}")
+            raise argparse.ArgumentTypeError(
+                f"not one of {', '.join(OUTCOMES)}: {outcome!r}")
     return outcomes
 
 
@@ -101,11 +102,13 @@ class PoetryProtocol(Protocol):
             self.timer.cancel()
         if reason.check(ConnectionDone) and self.chunks:
             self.factory.poem_finished(b"".join(self.chunks))
-        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
-            empty = ConnectionError("the server closed the connection without sending a poem")
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem
+            empty = ConnectionError(
+                "the server closed the connection without sending a poem")
             self.factory.poem_failed(Failure(empty))
         elif reason.check(ConnectionAborted):  # silence() hung up
-            silent = TimeoutError(f"the server said nothing for {self.factory.timeout:g} seconds")
+            silent = TimeoutError(
+                f"the server said nothing for {self.factory.timeout:g} seconds")
             self.factory.poem_failed(Failure(silent))
         else:
             self.factory.poem_failed(reason)
@@ -201,7 +204,8 @@ async def get_poems(reactor: IReactorCore, args: argparse.Namespace) -> None:
                 print(f"Task {task}: cannot get poetry from {address}: {describe(error)}",
                       file=sys.stderr)
         else:
-            print(f"Task {task}: got {len(poem)} bytes of poetry from {address}", file=sys.stderr)
+            print(f"Task {task}: got {len(poem)} bytes of poetry from {address}",
+                  file=sys.stderr)
             poems[task] = poem
 
     downloads = []
@@ -238,4 +242,4 @@ if __name__ == "__main__":
     try:
         main()
     except KeyboardInterrupt:
-        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as the reactor does
+        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as it does

@@ -29,7 +29,7 @@ from twisted.internet.error import (
     ConnectionDone,
     ReactorNotRunning,
 )
-from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's
 from twisted.internet.interfaces import IConnector
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
@@ -59,7 +59,8 @@ def parse_outcomes(text: str) -> list[str]:
     outcomes = text.split(",")
     for outcome in outcomes:
         if outcome not in OUTCOMES:
-            raise argparse.ArgumentTypeError(f"not one of {', '.join(OUTCOMES)}: {outcome!r}")
+            raise argparse.ArgumentTypeError(
+                f"not one of {', '.join(OUTCOMES)}: {outcome!r}")
     return outcomes
 
 
@@ -101,11 +102,13 @@ class PoetryProtocol(Protocol):
             self.timer.cancel()
         if reason.check(ConnectionDone) and self.chunks:
             self.factory.poem_finished(b"".join(self.chunks))
-        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
-            empty = ConnectionError("the server closed the connection without sending a poem")
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem
+            empty = ConnectionError(
+                "the server closed the connection without sending a poem")
             self.factory.poem_failed(Failure(empty))
         elif reason.check(ConnectionAborted):  # silence() hung up
-            silent = TimeoutError(f"the server said nothing for {self.factory.timeout:g} seconds")
+            silent = TimeoutError(
+                f"the server said nothing for {self.factory.timeout:g} seconds")
             self.factory.poem_failed(Failure(silent))
         else:
             self.factory.poem_failed(reason)
@@ -135,7 +138,7 @@ class PoetryClientFactory(ClientFactory):
             d.errback(reason)
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
-        if reason.check(ConnectTimeout):  # connectTCP() gave up: the server never answered
+        if reason.check(ConnectTimeout):  # connectTCP() gave up: no answer
             reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
         self.poem_failed(reason)
 
@@ -210,11 +213,12 @@ def main() -> None:
                 print(f"Task {task}: cannot get poetry from {address}: {describe(error)}",
                       file=sys.stderr)
         else:
-            print(f"Task {task}: got {len(poem)} bytes of poetry from {address}", file=sys.stderr)
+            print(f"Task {task}: got {len(poem)} bytes of poetry from {address}",
+                  file=sys.stderr)
             poems[task] = poem
 
     def done(task: int, result: None | Failure) -> None | Failure:
-        if reactor.running:  # not Ctrl-C: then the task stays pending, and main() sees it
+        if reactor.running:  # not Ctrl-C, which leaves the task pending for main()
             pending.remove(task)
             if not pending:
                 reactor.callLater(0, stop_reactor)
@@ -245,4 +249,4 @@ if __name__ == "__main__":
     try:
         main()
     except KeyboardInterrupt:
-        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as the reactor does
+        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as it does

@@ -116,7 +116,8 @@ def delay_seconds(text: str) -> float:
     """A number of seconds to wait: 0 or more, and finite."""
     seconds = float(text)
     if not 0 <= seconds < math.inf:  # False for nan too
-        raise argparse.ArgumentTypeError(f"not a number of seconds, 0 or more: {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"not a number of seconds, 0 or more: {text!r}")
     return seconds
 
 
@@ -155,7 +156,8 @@ def main() -> None:
     try:
         port = reactor.listenTCP(args.port, factory, backlog=BACKLOG, interface=args.iface)
     except CannotListenError as error:
-        sys.exit(f"Cannot listen on {args.iface}:{args.port}: {error.socketError.strerror}")
+        sys.exit(f"Cannot listen on {args.iface}:{args.port}:"
+                 f" {error.socketError.strerror}")
     address = port.getHost()
     print(f"Serving {args.poem} on {address.host}:{address.port}.")
     reactor.run()

@@ -31,7 +31,8 @@ def delay_seconds(text: str) -> float:
     """A number of seconds to wait: 0 or more, and finite."""
     seconds = float(text)
     if not 0 <= seconds < math.inf:  # False for nan too
-        raise argparse.ArgumentTypeError(f"not a number of seconds, 0 or more: {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"not a number of seconds, 0 or more: {text!r}")
     return seconds
 
 

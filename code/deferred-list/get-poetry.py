@@ -29,7 +29,7 @@ from twisted.internet.error import (
     ConnectionDone,
     ReactorNotRunning,
 )
-from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's
 from twisted.internet.interfaces import IConnector
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
@@ -59,7 +59,8 @@ def parse_outcomes(text: str) -> list[str]:
     outcomes = text.split(",")
     for outcome in outcomes:
         if outcome not in OUTCOMES:
-            raise argparse.ArgumentTypeError(f"not one of {', '.join(OUTCOMES)}: {outcome!r}")
+            raise argparse.ArgumentTypeError(
+                f"not one of {', '.join(OUTCOMES)}: {outcome!r}")
     return outcomes
 
 
@@ -102,11 +103,13 @@ class PoetryProtocol(Protocol):
             self.timer.cancel()
         if reason.check(ConnectionDone) and self.chunks:
             self.factory.poem_finished(b"".join(self.chunks))
-        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
-            empty = ConnectionError("the server closed the connection without sending a poem")
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem
+            empty = ConnectionError(
+                "the server closed the connection without sending a poem")
             self.factory.poem_failed(Failure(empty))
         elif reason.check(ConnectionAborted):  # silence() hung up
-            silent = TimeoutError(f"the server said nothing for {self.factory.timeout:g} seconds")
+            silent = TimeoutError(
+                f"the server said nothing for {self.factory.timeout:g} seconds")
             self.factory.poem_failed(Failure(silent))
         else:
             self.factory.poem_failed(reason)
@@ -136,7 +139,7 @@ class PoetryClientFactory(ClientFactory):
             d.errback(reason)
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
-        if reason.check(ConnectTimeout):  # connectTCP() gave up: the server never answered
+        if reason.check(ConnectTimeout):  # connectTCP() gave up: no answer
             reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
         self.poem_failed(reason)
 
@@ -198,7 +201,8 @@ def main() -> None:
     results: list[tuple[bool, bytes | Failure]] = []
 
     def got_poem(task: int, address: str, poem: bytes) -> bytes:
-        print(f"Task {task}: got {len(poem)} bytes of poetry from {address}", file=sys.stderr)
+        print(f"Task {task}: got {len(poem)} bytes of poetry from {address}",
+              file=sys.stderr)
         return poem  # for the DeferredList: (True, poem)
 
     def poem_failed(task: int, address: str, failure: Failure) -> Failure:
@@ -223,7 +227,8 @@ def main() -> None:
         outcome = args.outcomes[task - 1] if task <= len(args.outcomes) else None
         d = get_poetry(host, port, args.timeout)
         d.addCallback(partial(try_to_cummingsify, task, outcome))
-        d.addCallbacks(partial(got_poem, task, address), partial(poem_failed, task, address))
+        d.addCallbacks(partial(got_poem, task, address),
+                       partial(poem_failed, task, address))
         downloads.append(d)
     DeferredList(downloads, consumeErrors=True).addCallback(done)
 
@@ -246,4 +251,4 @@ if __name__ == "__main__":
     try:
         main()
     except KeyboardInterrupt:
-        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as the reactor does
+        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as it does

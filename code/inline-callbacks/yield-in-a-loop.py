@@ -19,7 +19,7 @@ from collections.abc import Generator
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.error import ConnectionDone, ReactorNotRunning
-from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's
 from twisted.internet.interfaces import IConnector
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
@@ -49,7 +49,7 @@ class PoetryProtocol(Protocol):
             return  # Ctrl-C: nobody is waiting for this poem any more
         if reason.check(ConnectionDone) and self.chunks:
             self.factory.deferred.callback(b"".join(self.chunks))
-        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem
             self.factory.deferred.errback(
                 ConnectionError("the server closed the connection without sending a poem"))
         else:

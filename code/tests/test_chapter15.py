@@ -8,7 +8,9 @@ from types import SimpleNamespace
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, fail, inlineCallbacks, returnValue, succeed
-from twisted.internet.error import ConnectionRefusedError as TwistedConnectionRefusedError
+from twisted.internet.error import (
+    ConnectionRefusedError as TwistedConnectionRefusedError,
+)
 from twisted.python.failure import Failure
 from twisted.trial import unittest
 

@@ -14,7 +14,11 @@ from twisted.internet.defer import (
     succeed,
 )
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.error import ConnectionDone, ConnectionLost, ConnectionRefusedError
+from twisted.internet.error import (
+    ConnectionDone,
+    ConnectionLost,
+    ConnectionRefusedError,
+)
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -22,7 +26,14 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 from twisted.trial import unittest
 
-from tests.programs import POEMS, Program, load_program, run, start_server, unanswered_port
+from tests.programs import (
+    POEMS,
+    Program,
+    load_program,
+    run,
+    start_server,
+    unanswered_port,
+)
 from tests.test_chapter12 import (
     EMPTY,
     fetch_in_time,

@@ -90,7 +90,8 @@ def main() -> None:
     poems: dict[int, bytes] = {}
 
     def got_poem(task: int, address: str, poem: bytes) -> None:
-        print(f"Task {task}: got {len(poem)} bytes of poetry from {address}", file=sys.stderr)
+        print(f"Task {task}: got {len(poem)} bytes of poetry from {address}",
+              file=sys.stderr)
         poems[task] = poem
         done(task)
 
@@ -122,4 +123,4 @@ if __name__ == "__main__":
     try:
         main()
     except KeyboardInterrupt:
-        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as the reactor does
+        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as it does

@@ -146,7 +146,7 @@ class PoetrySocket:
         if reason.check(ConnectionDone) and self.chunks:
             print(f"Task {self.task}: finished", file=sys.stderr)
             self.finished(self.task, b"".join(self.chunks))
-        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem
             print(f"Task {self.task}: cannot get poetry from {self.address}: "
                   "the server closed the connection without sending a poem", file=sys.stderr)
             self.finished(self.task, None)
@@ -216,4 +216,4 @@ if __name__ == "__main__":
     try:
         main()
     except KeyboardInterrupt:
-        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as the reactor does
+        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as it does

@@ -24,7 +24,7 @@ from twisted.internet.error import (
     ConnectionDone,
     ReactorNotRunning,
 )
-from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's
 from twisted.internet.interfaces import IConnector
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
@@ -50,7 +50,8 @@ def delay_seconds(text: str) -> float:
     """A number of seconds to wait: 0 or more, and finite."""
     seconds = float(text)
     if not 0 <= seconds < math.inf:  # False for nan too
-        raise argparse.ArgumentTypeError(f"not a number of seconds, 0 or more: {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"not a number of seconds, 0 or more: {text!r}")
     return seconds
 
 
@@ -110,7 +111,7 @@ class PoetryProtocol(Protocol):
         if reason.check(ConnectionDone) and self.chunks:
             print(f"Task {task}: finished", file=sys.stderr)
             self.factory.finished(task, b"".join(self.chunks))
-        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem
             print(f"Task {task}: cannot get poetry from {address}: "
                   "the server closed the connection without sending a poem", file=sys.stderr)
             self.factory.finished(task, None)
@@ -146,7 +147,7 @@ class PoetryClientFactory(ClientFactory):
         """The connection could not be made; reason says why."""
         if not reactor.running:
             return  # Ctrl-C: the reactor is shutting down and gives up connecting
-        if reason.check(ConnectTimeout):  # connectTCP() gave up: the server never answered
+        if reason.check(ConnectTimeout):  # connectTCP() gave up: no answer
             reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
         if self.retries > 0:
             self.retries -= 1
@@ -204,4 +205,4 @@ if __name__ == "__main__":
     try:
         main()
     except KeyboardInterrupt:
-        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as the reactor does
+        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as it does

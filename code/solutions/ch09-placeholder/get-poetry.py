@@ -27,7 +27,7 @@ from twisted.internet.error import (
     ConnectionDone,
     ReactorNotRunning,
 )
-from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's
 from twisted.internet.interfaces import IConnector
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
@@ -57,7 +57,8 @@ def parse_outcomes(text: str) -> list[str]:
     outcomes = text.split(",")
     for outcome in outcomes:
         if outcome not in OUTCOMES:
-            raise argparse.ArgumentTypeError(f"not one of {', '.join(OUTCOMES)}: {outcome!r}")
+            raise argparse.ArgumentTypeError(
+                f"not one of {', '.join(OUTCOMES)}: {outcome!r}")
     return outcomes
 
 
@@ -100,11 +101,13 @@ class PoetryProtocol(Protocol):
             self.timer.cancel()
         if reason.check(ConnectionDone) and self.chunks:
             self.factory.poem_finished(b"".join(self.chunks))
-        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
-            empty = ConnectionError("the server closed the connection without sending a poem")
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem
+            empty = ConnectionError(
+                "the server closed the connection without sending a poem")
             self.factory.poem_failed(Failure(empty))
         elif reason.check(ConnectionAborted):  # silence() hung up
-            silent = TimeoutError(f"the server said nothing for {self.factory.timeout:g} seconds")
+            silent = TimeoutError(
+                f"the server said nothing for {self.factory.timeout:g} seconds")
             self.factory.poem_failed(Failure(silent))
         else:
             self.factory.poem_failed(reason)
@@ -134,7 +137,7 @@ class PoetryClientFactory(ClientFactory):
             d.errback(reason)
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
-        if reason.check(ConnectTimeout):  # connectTCP() gave up: the server never answered
+        if reason.check(ConnectTimeout):  # connectTCP() gave up: no answer
             reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
         self.poem_failed(reason)
 
@@ -206,7 +209,8 @@ def main() -> None:
     poems: dict[int, bytes] = {}
 
     def got_poem(task: int, address: str, poem: bytes) -> None:
-        print(f"Task {task}: got {len(poem)} bytes of poetry from {address}", file=sys.stderr)
+        print(f"Task {task}: got {len(poem)} bytes of poetry from {address}",
+              file=sys.stderr)
         poems[task] = poem
 
     def poem_failed(task: int, address: str, failure: Failure) -> None:
@@ -216,11 +220,11 @@ def main() -> None:
               file=sys.stderr)
 
     def done(task: int, result: None | Failure) -> None | Failure:
-        if reactor.running:  # not Ctrl-C: then the task stays pending, and main() sees it
+        if reactor.running:  # not Ctrl-C, which leaves the task pending for main()
             pending.remove(task)
             if not pending:
                 reactor.callLater(0, stop_reactor)
-        return result  # a Failure here is a bug in got_poem() or poem_failed(): pass it on
+        return result  # a Failure here is a bug in got_poem() or poem_failed()
 
     for task, (host, port) in enumerate(args.addresses, start=1):
         pending.add(task)
@@ -229,7 +233,8 @@ def main() -> None:
         d = get_poetry(host, port, args.timeout)
         d.addCallback(partial(try_to_cummingsify, task, outcome))
         d.addErrback(instead_of_gibberish)
-        d.addCallbacks(partial(got_poem, task, address), partial(poem_failed, task, address))
+        d.addCallbacks(partial(got_poem, task, address),
+                       partial(poem_failed, task, address))
         d.addBoth(partial(done, task))
 
     reactor.run()  # until done() stops it, or Ctrl-C does
@@ -250,4 +255,4 @@ if __name__ == "__main__":
     try:
         main()
     except KeyboardInterrupt:
-        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as the reactor does
+        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as it does

@@ -91,7 +91,8 @@ def main() -> None:
     try:
         port = reactor.listenTCP(args.port, factory, interface=args.iface)
     except CannotListenError as error:
-        sys.exit(f"Cannot listen on {args.iface}:{args.port}: {error.socketError.strerror}")
+        sys.exit(f"Cannot listen on {args.iface}:{args.port}:"
+                 f" {error.socketError.strerror}")
     address = port.getHost()
     names = ", ".join(str(path) for path in args.poems)
     print(f"Serving {names} on {address.host}:{address.port}.")

@@ -107,7 +107,8 @@ def main() -> None:
     try:
         port = reactor.listenTCP(args.port, factory, interface=args.iface)
     except CannotListenError as error:
-        sys.exit(f"Cannot listen on {args.iface}:{args.port}: {error.socketError.strerror}")
+        sys.exit(f"Cannot listen on {args.iface}:{args.port}:"
+                 f" {error.socketError.strerror}")
     address = port.getHost()
     print(f"Serving {args.poem} on {address.host}:{address.port}.")
     reactor.run()

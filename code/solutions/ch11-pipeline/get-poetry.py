@@ -25,7 +25,7 @@ from twisted.internet.error import (
     ConnectionDone,
     ReactorNotRunning,
 )
-from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's
 from twisted.internet.interfaces import IConnector
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.protocols.basic import NetstringReceiver
@@ -89,11 +89,13 @@ class PoetryProtocol(Protocol):
             self.timer.cancel()
         if reason.check(ConnectionDone) and self.chunks:
             self.factory.poem_finished(b"".join(self.chunks))
-        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
-            empty = ConnectionError("the server closed the connection without sending a poem")
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem
+            empty = ConnectionError(
+                "the server closed the connection without sending a poem")
             self.factory.poem_failed(Failure(empty))
         elif reason.check(ConnectionAborted):  # silence() hung up
-            silent = TimeoutError(f"the server said nothing for {self.factory.timeout:g} seconds")
+            silent = TimeoutError(
+                f"the server said nothing for {self.factory.timeout:g} seconds")
             self.factory.poem_failed(Failure(silent))
         else:
             self.factory.poem_failed(reason)
@@ -123,7 +125,7 @@ class PoetryClientFactory(ClientFactory):
             d.errback(reason)
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
-        if reason.check(ConnectTimeout):  # connectTCP() gave up: the server never answered
+        if reason.check(ConnectTimeout):  # connectTCP() gave up: no answer
             reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
         self.poem_failed(reason)
 
@@ -200,7 +202,7 @@ class TransformClientFactory(ClientFactory):
             d.errback(reason)
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
-        if reason.check(ConnectTimeout):  # connectTCP() gave up: the server never answered
+        if reason.check(ConnectTimeout):  # connectTCP() gave up: no answer
             reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
         self.failed(reason)
 
@@ -254,7 +256,8 @@ def main() -> None:
     poems: dict[int, bytes] = {}
 
     def got_poem(task: int, address: str, poem: bytes) -> None:
-        print(f"Task {task}: got {len(poem)} bytes of poetry from {address}", file=sys.stderr)
+        print(f"Task {task}: got {len(poem)} bytes of poetry from {address}",
+              file=sys.stderr)
         poems[task] = poem
 
     def poem_failed(task: int, address: str, failure: Failure) -> None:
@@ -264,11 +267,11 @@ def main() -> None:
               file=sys.stderr)
 
     def done(task: int, result: None | Failure) -> None | Failure:
-        if reactor.running:  # not Ctrl-C: then the task stays pending, and main() sees it
+        if reactor.running:  # not Ctrl-C, which leaves the task pending for main()
             pending.remove(task)
             if not pending:
                 reactor.callLater(0, stop_reactor)
-        return result  # a Failure here is a bug in got_poem() or poem_failed(): pass it on
+        return result  # a Failure here is a bug in got_poem() or poem_failed()
 
     for task, (host, port) in enumerate(args.addresses, start=1):
         pending.add(task)
@@ -277,7 +280,8 @@ def main() -> None:
         for name in args.transform:  # one stage per transformation, each waiting for its answer
             d.addCallback(partial(try_to_transform, task, args.xform_address, name,
                                   args.timeout))
-        d.addCallbacks(partial(got_poem, task, address), partial(poem_failed, task, address))
+        d.addCallbacks(partial(got_poem, task, address),
+                       partial(poem_failed, task, address))
         d.addBoth(partial(done, task))
 
     reactor.run()  # until done() stops it, or Ctrl-C does
@@ -298,4 +302,4 @@ if __name__ == "__main__":
     try:
         main()
     except KeyboardInterrupt:
-        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as the reactor does
+        sys.exit(130)  # Ctrl-C before the reactor runs: stop quietly, as it does

@@ -30,7 +30,7 @@ from twisted.internet.error import (
     ConnectionAborted,
     ConnectionDone,
 )
-from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's TimeoutError
+from twisted.internet.error import TimeoutError as ConnectTimeout  # not Python's
 from twisted.internet.interfaces import IConnector, ITCPTransport
 from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
 from twisted.python.failure import Failure
@@ -65,11 +65,13 @@ class PoetryProtocol(Protocol):
             self.timer.cancel()
         if reason.check(ConnectionDone) and self.chunks:
             self.factory.poem_finished(b"".join(self.chunks))
-        elif reason.check(ConnectionDone):  # closed before a single byte: no poem at all
-            empty = ConnectionError("the server closed the connection without sending a poem")
+        elif reason.check(ConnectionDone):  # closed before a single byte: no poem
+            empty = ConnectionError(
+                "the server closed the connection without sending a poem")
             self.factory.poem_failed(Failure(empty))
         elif reason.check(ConnectionAborted):  # silence() hung up
-            silent = TimeoutError(f"the server said nothing for {self.factory.timeout:g} seconds")
+            silent = TimeoutError(
+                f"the server said nothing for {self.factory.timeout:g} seconds")
             self.factory.poem_failed(Failure(silent))
         else:
             self.factory.poem_failed(reason)
@@ -99,7 +101,7 @@ class PoetryClientFactory(ClientFactory):
             d.errback(reason)
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
-        if reason.check(ConnectTimeout):  # connectTCP() gave up: the server never answered
+        if reason.check(ConnectTimeout):  # connectTCP() gave up: no answer
             reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
         self.poem_failed(reason)
 
@@ -257,7 +259,8 @@ def main() -> None:
     try:
         port = reactor.listenTCP(args.port, factory, interface=args.iface)
     except CannotListenError as error:
-        sys.exit(f"Cannot listen on {args.iface}:{args.port}: {error.socketError.strerror}")
+        sys.exit(f"Cannot listen on {args.iface}:{args.port}:"
+                 f" {error.socketError.strerror}")
     address = port.getHost()
     print(f"Proxy on {address.host}:{address.port} for {service.upstream}.")
     reactor.run()
