@@ -54,6 +54,7 @@ doctest_test_doctest_blocks = ""
 # The copy button copies the commands of a terminal session without "$ ".
 copybutton_prompt_text = "$ "
 copybutton_only_copy_prompt_lines = True
+copybutton_line_continuation_character = "\\"  # a long command, folded over lines
 
 graphviz_output_format = "svg"
 graphviz_dot_args = ["-Gfontname=Helvetica", "-Nfontname=Helvetica", "-Efontname=Helvetica"]
@@ -110,6 +111,7 @@ latex_elements = {
                    " OuterLinkColor={RGB}{30,70,140}",
 }
 book_parts = {"01-models": "From the ground up"}
+book_appendices = ["appendix-testing", "appendix-solutions", "glossary"]
 
 epub_title = project
 epub_author = author

@@ -150,11 +150,22 @@ def _api_target(name: str) -> str | None:
 
 
 def _api_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """A link to Twisted's API page for the name, and an entry in the book's index.
+
+    The entry is the name's last part, with where it lives:
+    "Deferred (twisted.internet.defer)".
+    """
     target = _api_target(text)
     if target is None:
         message = inliner.reporter.warning(f"no such name in Twisted: {text}", line=lineno)
         return [nodes.literal(rawtext, text)], [message]
-    return [nodes.reference(rawtext, "", nodes.literal(text, text), refuri=target)], []
+    env = inliner.document.settings.env
+    anchor = f"index-{env.new_serialno('index')}"
+    where, _, last = text.rpartition(".")
+    entry = f"{last} ({where})" if where else last
+    index = addnodes.index(entries=[("single", entry, anchor, "", None)])
+    link = nodes.reference(rawtext, "", nodes.literal(text, text), refuri=target)
+    return [index, nodes.target("", "", ids=[anchor]), link], []
 
 
 def _launcher():

@@ -11,7 +11,7 @@ Run it, then fetch the poem with netcat:
 
     python code/solutions/ch18-listen/fastpoetry.py --listen unix:/tmp/poetry.sock \\
         code/poetry/science.txt
-    nc -U /tmp/poetry.sock
+    nc -dU /tmp/poetry.sock
 """
 
 import argparse
