@@ -21,6 +21,13 @@ help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /\1\t/' \
 		| awk -F'\t' '{ printf "  %-14s%s\n", $$1, $$2 }'
 
+# axe-core, the browser test's accessibility engine, from the npm registry.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@tools/need node
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Twisted Poetry needs Python 3.11 or newer; set PYTHON=python3.x")'
 	@echo "Setting up $(VENV) from requirements.txt"
@@ -42,7 +49,7 @@ spelling: $(STAMP)  ## Check the spelling of the prose
 	@tools/need test
 	$(call BUILD,spelling)
 
-test: $(STAMP)  ## Run every check: build, doctests, trial tests, spelling, ruff, browser
+test: $(STAMP) $(NODE_STAMP)  ## Run every check: build, doctests, trial tests, spelling, ruff, browser
 	@tools/need test
 	@$(BIN)/python tools/check.py
 
@@ -73,7 +80,7 @@ publish: $(STAMP)  ## Build the book to publish: every example run first, then P
 	$(call BUILD,html)
 	@echo "Ready to publish: _build/html, with the PDF and the EPUB in _build/html/downloads"
 
-browser-test: html  ## Open every page of the HTML book in headless Chromium and check it
+browser-test: html $(NODE_STAMP)  ## Open every page of the HTML book in headless Chromium and check it
 	@tools/need browser
 	@$(BIN)/python tools/browser_test.py
 

@@ -63,6 +63,7 @@ html_theme = "furo"
 html_title = "Twisted Poetry"
 html_static_path = ["book/_static"]
 html_css_files = ["book.css"]
+html_js_files = ["book.js"]
 html_favicon = "book/_static/favicon.svg"
 # Code at 75 % of the text: 88 columns fit the page at 1280 px.
 _code = {"code-font-size": "var(--font-size--small--3)"}
@@ -129,7 +130,7 @@ epub_show_urls = "no"
 # or PDF files: leave the folder out of it.
 epub_exclude_files = sorted(
     [f"_static/bench/{path.name}" for path in (ROOT / "book" / "_static" / "bench").glob("*")]
-    + ["_static/favicon.svg", ".buildinfo.bak"]  # Sphinx keeps the old build info there
+    + ["_static/favicon.svg", "_static/book.js", ".buildinfo.bak"]  # .bak: old build info
 )
 
 spelling_lang = "en_US"

@@ -13,7 +13,14 @@ checks:
 * a copy button copies a program's text exactly as it is in code/, and a
   terminal session's copy button copies its commands without the "$ ";
 * each program's download link serves the very file from code/;
-* the dark theme renders dark.
+* the dark theme renders dark;
+* no code block scrolls sideways in a window 1280 pixels wide;
+* accessibility: axe-core (from the npm registry, installed by make into
+  node_modules/) finds no violation of WCAG 2.1 A and AA on any page, in
+  the light and the dark theme, at 1280 pixels and at a phone's 390;
+* the keyboard: from the top of a chapter, Tab reaches the skip link, the
+  search, the navigation, every copy button and every download link, in
+  reading order, each with a visible focus ring.
 
 It saves a screenshot of two chapters, one light and one dark, for the
 README.  Chromium comes from the operating system (Debian's ``chromium``);
@@ -43,6 +50,12 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SEARCH_WORD, SEARCH_CHAPTER = "stopwatch", "02-slow-poetry.html"
+KEYBOARD_CHAPTER = "02-slow-poetry.html"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG = "runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}"
+AXE_ALL = f"{{{WCAG}, resultTypes: ['violations']}}"
+AXE_BUT_CONTRAST = f"{{{WCAG}, rules: {{'color-contrast': {{enabled: false}}}}, resultTypes: ['violations']}}"
+AXE_CONTRAST = "{runOnly: {type: 'rule', values: ['color-contrast']}, resultTypes: ['violations']}"
 COPY_CHAPTER, COPY_PROGRAM = "02-slow-poetry.html", "code/blocking-server/slowpoetry.py"
 
 
@@ -223,6 +236,107 @@ def check_dark_theme(page: Page, base: str, checks: Checks, problems: list[str],
     page.evaluate("localStorage.removeItem('theme')")
 
 
+SIDEWAYS = """() => Array.from(document.querySelectorAll("div.highlight pre"))
+    .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => (pre.closest(".literal-block-wrapper, div[class^=highlight-]") || pre)
+                .textContent.trim().split("\\n")[0].slice(0, 60))"""
+
+
+def check_sideways(page: Page, base: str, checks: Checks, problems: list[str]) -> None:
+    """At 1280 pixels, every code block fits: nothing to scroll sideways."""
+    wide = []
+    for name in sorted(p.name for p in HTML.glob("*.html")):
+        open_page(page, base + name, problems)
+        wide += [f"{name}: {first}" for first in page.evaluate(SIDEWAYS)]
+    checks.check(not wide, f"{len(wide)} code blocks scroll sideways at 1280 px: {wide[:5]}")
+
+
+def axe_violations(page: Page, options: str) -> list[str]:
+    """Run axe-core on the page; its violations, one line each."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(f"""async () => {{
+        const result = await axe.run(document, {options});
+        return result.violations.map(v => v.id + " (" + v.impact + "): " + v.nodes.length
+            + " element(s), e.g. " + v.nodes[0].target.join(" "));
+    }}""")
+    return found
+
+
+def check_accessibility(browser, base: str, checks: Checks) -> None:
+    """axe-core on every page: light and dark, 1280 and 390 pixels wide.
+
+    The colours of the code blocks do not depend on the width, so at 390
+    pixels the contrast of everything else is checked; at 1280, of all.
+    """
+    if not AXE.exists():
+        checks.check(False, "axe-core is not installed: run npm ci (make does)")
+        return
+    pages = sorted(p.name for p in HTML.glob("*.html"))
+    for scheme in ("light", "dark"):
+        for width in (1280, 390):
+            context = browser.new_context(viewport={"width": width, "height": 900},
+                                          color_scheme=scheme)
+            page = context.new_page()
+            for name in pages:
+                page.goto(base + name, wait_until="load")
+                if width == 1280:
+                    found = axe_violations(page, AXE_ALL)
+                else:
+                    found = axe_violations(page, AXE_BUT_CONTRAST)
+                    page.add_style_tag(content="div.highlight { display: none !important; }")
+                    found += axe_violations(page, AXE_CONTRAST)
+                checks.check(not found, f"axe, {scheme} theme, {width} px, {name}: {found}")
+            context.close()
+
+
+FOCUSED = """() => {
+    const e = document.activeElement;
+    const style = getComputedStyle(e);
+    const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
+        || (style.boxShadow && style.boxShadow !== "none");
+    const all = Array.from(document.querySelectorAll("*"));
+    return {order: all.indexOf(e), tag: e.tagName, cls: e.className || "",
+            text: (e.getAttribute("aria-label") || e.textContent || e.value || "").trim().slice(0, 40),
+            ring: ring, visible: parseFloat(style.opacity) > 0 && e.getClientRects().length > 0};
+}"""
+
+
+def check_keyboard(page: Page, base: str, checks: Checks, problems: list[str]) -> None:
+    """Tab from the top of a chapter: what it reaches, in what order, and how it shows."""
+    open_page(page, base + KEYBOARD_CHAPTER, problems)
+    wanted = page.evaluate("""() => {
+        const all = Array.from(document.querySelectorAll("*"));
+        const article = document.querySelector("article");
+        const ids = (selector) => Array.from(article.querySelectorAll(selector))
+            .map(e => all.indexOf(e));
+        return {copy: ids("button.copybtn"), downloads: ids("a.program-download")};
+    }""")
+    reached = []
+    for _ in range(3000):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused["tag"] == "BODY" or (reached and focused["order"] == reached[0]["order"]):
+            break  # past the last element, or round to the first again
+        reached.append(focused)
+    orders = [f["order"] for f in reached]
+    first = reached[0] if reached else {}
+    checks.check("skip-to-content" in first.get("cls", ""),
+                 f"keyboard: the first Tab reaches the skip link (got {first})")
+    search = next((i for i, f in enumerate(reached) if f["tag"] == "INPUT"), None)
+    navigation = next((i for i, f in enumerate(reached)
+                       if "reference" in f["cls"] and f["tag"] == "A"), None)
+    checks.check(search is not None and navigation is not None and search < navigation,
+                 "keyboard: the search comes before the navigation")
+    checks.check(orders == sorted(orders), "keyboard: Tab follows the reading order")
+    missing = [i for i in wanted["copy"] + wanted["downloads"] if i not in orders]
+    checks.check(not missing and wanted["copy"] and wanted["downloads"],
+                 f"keyboard: every copy button and download link is reached "
+                 f"({len(wanted['copy'])} + {len(wanted['downloads'])}, {len(missing)} missed)")
+    unseen = [f for f in reached if not (f["ring"] and f["visible"])]
+    checks.check(not unseen, f"keyboard: every element shows a focus ring when it has the "
+                             f"focus ({len(unseen)} do not, e.g. {unseen[:3]})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--screenshots", type=Path, default=ROOT / "_build" / "screenshots",
@@ -252,6 +366,11 @@ def main() -> int:
             check_search(page, base, checks, problems)
             check_copy_buttons(page, base, checks, problems)
             check_dark_theme(page, base, checks, problems, args.screenshots)
+            page.set_viewport_size({"width": 1280, "height": 900})
+            check_sideways(page, base, checks, problems)
+            check_keyboard(page, base, checks, problems)
+            context.close()
+            check_accessibility(browser, base, checks)
             browser.close()
     finally:
         server.shutdown()

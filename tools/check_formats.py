@@ -42,8 +42,13 @@ PDF = BUILD / "latex" / "twisted-poetry.pdf"
 EPUB = BUILD / "epub" / "TwistedPoetry.epub"
 BIN = Path(sys.executable).parent
 
-CODE_COLUMNS = 88
-"""Characters of code that fit in the PDF's text width (150 mm of DejaVu Sans Mono)."""
+CODE_COLUMNS = 89
+"""Characters of code that fit in the PDF's text width (150 mm of DejaVu Sans Mono).
+
+A program's lines are at most 88 (ruff's line length), and so are a
+terminal session's (the doctests' terminal is 88 columns wide); a diff
+puts one more character, +, - or a space, in front of each line.
+"""
 TEXT_WIDTH_PT = 150 / 25.4 * 72
 """The PDF's text width, in points."""
 SMALLEST_LABEL_PT = 8.0

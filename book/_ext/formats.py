@@ -31,6 +31,7 @@ import re
 from pathlib import Path
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.builders.epub3 import Epub3Builder
 from sphinx.ext.graphviz import GraphvizError, graphviz, render_dot
@@ -69,7 +70,22 @@ class BookTranslator(LaTeXTranslator):
 
 
 class BookHTMLTranslator(HTML5Translator):
-    """Sphinx's HTML translator: "Listing 2.4: " before a caption, with its colon."""
+    """Sphinx's HTML translator, with two corrections.
+
+    "Listing 2.4: " before a caption, with its colon; and the caption of a
+    table of contents ("Chapters") is a heading with a level, as ARIA asks
+    of every element whose role is "heading".
+    """
+
+    def visit_title(self, node: nodes.title) -> None:
+        parent = node.parent
+        if isinstance(parent, addnodes.compact_paragraph) and parent.get("toctree"):
+            self.body.append(self.starttag(node, "p", "", CLASS="caption", ROLE="heading",
+                                           **{"aria-level": "2"}))
+            self.body.append('<span class="caption-text">')
+            self.context.append("</span></p>\n")
+        else:
+            super().visit_title(node)
 
     def add_fignumber(self, node: nodes.Element) -> None:
         start = len(self.body)
@@ -128,6 +144,16 @@ class BookEpubBuilder(Epub3Builder):
     Graphviz and Matplotlib write SVG files that begin with a document type
     declaration naming an external DTD, which EPUB 3 forbids: it goes.
     """
+
+    def get_toc(self) -> None:
+        """The table of contents, without the web book's link to the index.
+
+        The EPUB builder adds the index to the book itself; the link in the
+        table of contents would put it in the reading order twice.
+        """
+        super().get_toc()
+        self.refnodes = [node for node in self.refnodes
+                         if not node["refuri"].startswith("genindex")]
 
     def copy_image_files(self) -> None:
         super().copy_image_files()

@@ -44,6 +44,7 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.directives.code import LiteralIncludeReader
 from sphinx.util.docutils import SphinxDirective
+from terminal import typed
 from zope.interface.interface import InterfaceClass
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,13 +191,13 @@ class TryIt(SphinxDirective):
         fence = "`" * 3
         lines = ["Start each server in a terminal of its own (Ctrl-C stops it):", "",
                  f"{fence}{{code-block}} console"]
-        lines += [f"$ {command}" for command in example.servers]
+        lines += [typed(command) for command in example.servers]
         lines += [fence, ""]
         if example.down:
             ports = ", ".join(str(port) for port in example.down)
             lines += [f"Leave port {ports} alone: that server is down.", ""]
         lines += ["Then, in one more terminal:", "", f"{fence}{{code-block}} console"]
-        lines += [f"$ {command}" for command in example.commands]
+        lines += [typed(command) for command in example.commands]
         lines += [fence, "", "Or let the launcher do all of it, servers and clean-up included:",
                   "", f"{fence}{{code-block}} console", f"$ make try CHAPTER={chapter}",
                   fence, "", "It ends with the client's exit status, and what it means here."]

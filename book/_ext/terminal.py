@@ -230,7 +230,7 @@ def typed(command: str) -> str:
 
 
 def _units(command: str) -> list[str]:
-    """The command's words, an option joined to the value after it."""
+    """The command's words, an option or a redirection joined to what follows it."""
     words, word, quote = [], "", ""
     for char in command:
         if char in "'\"" and quote in ("", char):
@@ -243,12 +243,17 @@ def _units(command: str) -> list[str]:
     words.append(word)
     units: list[str] = []
     for word in words:
-        if units and units[-1].startswith("--") and " " not in units[-1] \
-                and "=" not in units[-1] and not word.startswith("-"):
+        if units and (units[-1] in REDIRECTIONS or (
+                units[-1].startswith("--") and " " not in units[-1]
+                and "=" not in units[-1] and not word.startswith("-"))):
             units[-1] += " " + word
         else:
             units.append(word)
     return units
+
+
+REDIRECTIONS = {">", ">>", "<", "2>", "2>>", "&>"}
+"""A redirection stays on the line of the file it names."""
 
 
 def _session_statuses(session: int) -> list[str]:

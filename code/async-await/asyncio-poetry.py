@@ -75,8 +75,8 @@ class PoemProtocol(Protocol):
         if reason.check(ConnectionDone) and self.chunks:
             self.poem.callback(b"".join(self.chunks))
         elif reason.check(ConnectionDone):  # closed before a single byte: no poem
-            self.poem.errback(
-                ConnectionError("the server closed the connection without sending a poem"))
+            self.poem.errback(ConnectionError(
+                "the server closed the connection without sending a poem"))
         else:
             self.poem.errback(reason)
 
@@ -111,7 +111,7 @@ async def fetch_twice(reactor: IReactorCore, args: argparse.Namespace) -> None:
     # Ctrl-C stops the reactor, which stops the loop: first let asyncio's tasks end.
     reactor.addSystemEventTrigger("before", "shutdown", cancel_asyncio_tasks)
     loop = asyncio.get_event_loop()  # the loop the reactor will run
-    print(f"The reactor, {type(reactor).__name__}, runs on asyncio's {type(loop).__name__}.")
+    print(f"The reactor, {type(reactor).__name__}, runs on {type(loop).__name__}.")
     host, port = args.address
     try:
         task = asyncio.ensure_future(fetch_with_asyncio(host, port))
@@ -122,7 +122,8 @@ async def fetch_twice(reactor: IReactorCore, args: argparse.Namespace) -> None:
         second = await Deferred.fromFuture(task)
         print(f"The same poem both ways: {first == second}")
 
-        twisted_timer = deferLater(reactor, 0.2, print, "Twisted: deferLater(0.2) is over")
+        twisted_timer = deferLater(reactor, 0.2, print,
+                                   "Twisted: deferLater(0.2) is over")
         asyncio_timer = Deferred.fromFuture(asyncio.ensure_future(asyncio.sleep(0.1)))
         asyncio_timer.addCallback(lambda _: print("asyncio: sleep(0.1) is over"))
         await asyncio_timer

@@ -85,7 +85,7 @@ async def serve(reactor: IReactorCore, args: argparse.Namespace) -> None:
     except OSError as error:
         sys.exit(f"Cannot read the poem: {error}")
     factory = PoetryFactory(poem)
-    interface = args.iface.replace(":", r"\:")  # in a description, a colon ends a field
+    interface = args.iface.replace(":", r"\:")  # a colon ends a description's field
     endpoint = serverFromString(reactor, f"tcp:{args.port}:interface={interface}")
     try:
         port = await endpoint.listen(factory)
@@ -98,8 +98,7 @@ async def serve(reactor: IReactorCore, args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    # Twisted keeps /dev/null open for good, a spare file descriptor for a server
-    # that runs out of them; Python's development mode may call it a leak at exit.
+    # Twisted's spare descriptor on /dev/null, open for good, is not a leak:
     warnings.filterwarnings("ignore", "unclosed file .*'/dev/null'", ResourceWarning)
     react(serve, [parse_args()])
 

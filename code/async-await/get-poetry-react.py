@@ -10,7 +10,7 @@ connectTCP().  Its command line and its output are client-5's.
 Run it against one or more poetry servers, given as [host:]port:
 
     python code/async-await/get-poetry-react.py 10001 10002 10003
-    python code/async-await/get-poetry-react.py --outcomes success,gibberish,bug 10001 10002 10003
+    python code/async-await/get-poetry-react.py --outcomes bug,gibberish 10001 10002
 """
 
 import argparse
@@ -138,7 +138,7 @@ class PoetryClientFactory(Factory):
             d.errback(reason)
 
     def connection_failed(self, reason: Failure) -> None:
-        if reason.check(ConnectTimeout):  # the endpoint gave up: the server never answered
+        if reason.check(ConnectTimeout):  # the endpoint gave up: no answer
             reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
         self.poem_failed(reason)
 
@@ -197,12 +197,12 @@ async def get_poems(reactor: IReactorCore, args: argparse.Namespace) -> None:
             poem = await get_poetry(host, port, args.timeout)
             poem = try_to_cummingsify(task, outcome, poem)
         except GibberishError:
-            print(f"Task {task}: cummingsify() made gibberish of the poem from {address}",
-                  file=sys.stderr)
+            print(f"Task {task}: cummingsify() made gibberish of the poem "
+                  f"from {address}", file=sys.stderr)
         except Exception as error:
             if reactor.running:  # not Ctrl-C, when the reactor disconnects everybody
-                print(f"Task {task}: cannot get poetry from {address}: {describe(error)}",
-                      file=sys.stderr)
+                print(f"Task {task}: cannot get poetry "
+                      f"from {address}: {describe(error)}", file=sys.stderr)
         else:
             print(f"Task {task}: got {len(poem)} bytes of poetry from {address}",
                   file=sys.stderr)
@@ -235,7 +235,7 @@ async def get_poems(reactor: IReactorCore, args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    react(get_poems, [parse_args()])  # runs the reactor until get_poems() ends, then exits
+    react(get_poems, [parse_args()])  # runs the reactor until get_poems() ends
 
 
 if __name__ == "__main__":

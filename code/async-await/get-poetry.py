@@ -10,7 +10,7 @@ hits a bug, at random unless --outcomes says, task by task.
 Run it against one or more poetry servers, given as [host:]port:
 
     python code/async-await/get-poetry.py 10001 10002 10003
-    python code/async-await/get-poetry.py --outcomes success,gibberish,bug 10001 10002 10003
+    python code/async-await/get-poetry.py --outcomes bug,gibberish 10001 10002
 """
 
 import argparse
@@ -206,12 +206,12 @@ def main() -> None:
             poem = await get_poetry(host, port, args.timeout)
             poem = try_to_cummingsify(task, outcome, poem)
         except GibberishError:
-            print(f"Task {task}: cummingsify() made gibberish of the poem from {address}",
-                  file=sys.stderr)
+            print(f"Task {task}: cummingsify() made gibberish of the poem "
+                  f"from {address}", file=sys.stderr)
         except Exception as error:
             if reactor.running:  # not Ctrl-C, when the reactor disconnects everybody
-                print(f"Task {task}: cannot get poetry from {address}: {describe(error)}",
-                      file=sys.stderr)
+                print(f"Task {task}: cannot get poetry "
+                      f"from {address}: {describe(error)}", file=sys.stderr)
         else:
             print(f"Task {task}: got {len(poem)} bytes of poetry from {address}",
                   file=sys.stderr)
@@ -228,7 +228,8 @@ def main() -> None:
         pending.add(task)
         address = f"{host}:{port}"
         outcome = args.outcomes[task - 1] if task <= len(args.outcomes) else None
-        d = Deferred.fromCoroutine(fetch_and_report(task, address, host, port, outcome))
+        d = Deferred.fromCoroutine(
+            fetch_and_report(task, address, host, port, outcome))
         d.addBoth(partial(done, task))
 
     reactor.run()  # until done() stops it, or Ctrl-C does

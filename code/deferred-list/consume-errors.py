@@ -1,4 +1,4 @@
-"""A failure in a DeferredList: a (False, Failure) pair, and, unless consumed, an unhandled error.
+"""A failure in a DeferredList: a (False, Failure) pair; unconsumed, an unhandled error.
 
 d1 fires with a poem and d2 with an error.  The DeferredList reports
 both, as pairs.  But its stage on d2 hands the Failure on, so the next

@@ -1,4 +1,4 @@
-"""A DeferredList that fires on the first success, or with --errback, on the first failure.
+"""A DeferredList that fires on the first success, or with --errback, the first failure.
 
 Three Deferreds fire in the order d2 (with an error), d3, d1.  With
 fireOnOneCallback=True, the DeferredList fires as soon as one succeeds,
@@ -24,8 +24,8 @@ def fired(result: tuple[str, int]) -> None:
 def failed(failure: Failure) -> None:
     failure.trap(FirstError)
     print(f"  The DeferredList failed with {failure.value!r}")
-    print(f"    failure.value.index: {failure.value.index!r}")
-    print(f"    failure.value.subFailure: {failure.value.subFailure!r}")
+    print(f"    value.index: {failure.value.index!r}")
+    print(f"    value.subFailure: {failure.value.subFailure!r}")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ still chooses what it does, task by task.
 Run it against one or more poetry servers, given as [host:]port:
 
     python code/deferred-list/get-poetry.py 10001 10002 10003
-    python code/deferred-list/get-poetry.py --outcomes success,gibberish,bug 10001 10002 10003
+    python code/deferred-list/get-poetry.py --outcomes bug,gibberish 10001 10002
 """
 
 import argparse
@@ -207,13 +207,13 @@ def main() -> None:
 
     def poem_failed(task: int, address: str, failure: Failure) -> Failure:
         if not reactor.running:
-            return failure  # Ctrl-C: the reactor is shutting down and disconnects everybody
+            return failure  # Ctrl-C: the reactor disconnects everybody as it stops
         if failure.check(GibberishError):
-            print(f"Task {task}: cummingsify() made gibberish of the poem from {address}",
-                  file=sys.stderr)
+            print(f"Task {task}: cummingsify() made gibberish of the poem "
+                  f"from {address}", file=sys.stderr)
         else:
-            print(f"Task {task}: cannot get poetry from {address}: {describe(failure)}",
-                  file=sys.stderr)
+            print(f"Task {task}: cannot get poetry "
+                  f"from {address}: {describe(failure)}", file=sys.stderr)
         return failure  # for the DeferredList: (False, failure)
 
     def done(outcomes: list[tuple[bool, bytes | Failure]]) -> None:

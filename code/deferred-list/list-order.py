@@ -1,4 +1,4 @@
-"""A DeferredList fires once all its Deferreds have fired, with their results in list order.
+"""A DeferredList fires when all its Deferreds have fired; results in list order.
 
 The program puts three Deferreds in a DeferredList and fires them in
 the order d3, d1, d2.  The DeferredList fires inside the last of those
@@ -28,7 +28,8 @@ def main() -> None:
     dl = DeferredList([d1, d2, d3])
     dl.addCallback(all_fired)
 
-    for name, d, poem in [("d3", d3, "poem 3"), ("d1", d1, "poem 1"), ("d2", d2, "poem 2")]:
+    firings = [("d3", d3, "poem 3"), ("d1", d1, "poem 1"), ("d2", d2, "poem 2")]
+    for name, d, poem in firings:
         print(f"{name}.callback({poem!r})")
         d.callback(poem)
     print("All three have fired.")

@@ -37,7 +37,7 @@ def main() -> None:
     try:
         gen.send(POEMS[address])
     except StopIteration as stop:
-        print(f"main: StopIteration, with the value {stop.value!r}")
+        print(f"main: StopIteration({stop.value!r})")
 
 
 if __name__ == "__main__":

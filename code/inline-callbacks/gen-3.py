@@ -39,9 +39,10 @@ def main() -> None:
             if address in POEMS:
                 address = gen.send(POEMS[address])
             else:
-                address = gen.throw(ConnectionRefusedError(f"nobody listens on port {address}"))
+                error = ConnectionRefusedError(f"nobody listens on port {address}")
+                address = gen.throw(error)
         except StopIteration as stop:
-            print(f"main: StopIteration, with the value {stop.value!r}")
+            print(f"main: StopIteration({stop.value!r})")
             break
 
 

@@ -1,4 +1,4 @@
-"""A generator that yields Deferreds, resumed by their callbacks: inlineCallbacks by hand.
+"""A generator of Deferreds, resumed by their callbacks: inlineCallbacks by hand.
 
 two_poems() is gen-3's generator, but it yields Deferreds instead of
 addresses: poem_later() stands in for chapter 8's get_poetry(), and the
@@ -24,7 +24,7 @@ POEMS = {
 
 
 def poem_later(address: str) -> Deferred[str]:
-    """A stand-in for get_poetry(): the reactor fires the Deferred 0.1 seconds from now."""
+    """A stand-in for get_poetry(): the reactor fires its Deferred 0.1 s from now."""
     d: Deferred[str] = Deferred()
     if address in POEMS:
         reactor.callLater(0.1, d.callback, POEMS[address])
@@ -48,16 +48,16 @@ def two_poems() -> Generator[Deferred[str], str, list[str]]:
 
 
 def drive(gen: Generator[Deferred[Any], Any, Any]) -> Deferred[Any]:
-    """Run the generator to its end; return a Deferred that fires with its return value."""
+    """Run the generator to its end; return a Deferred for its return value."""
     finished: Deferred[Any] = Deferred()
 
     def resume(result: object) -> None:
         try:
             if isinstance(result, Failure):
-                print(f"drive: throwing {result.value!r} into the generator")
+                print(f"drive: gen.throw({result.value!r})")
                 d = gen.throw(result.value)
             else:
-                print(f"drive: sending {result!r} to the generator")
+                print(f"drive: gen.send({result!r})")
                 d = gen.send(result)
         except StopIteration as stop:  # the generator returned
             finished.callback(stop.value)

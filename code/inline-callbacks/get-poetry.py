@@ -10,7 +10,7 @@ gibberish or hits a bug, at random unless --outcomes says, task by task.
 Run it against one or more poetry servers, given as [host:]port:
 
     python code/inline-callbacks/get-poetry.py 10001 10002 10003
-    python code/inline-callbacks/get-poetry.py --outcomes success,gibberish,bug 10001 10002 10003
+    python code/inline-callbacks/get-poetry.py --outcomes bug,gibberish 10001 10002
 """
 
 import argparse
@@ -202,18 +202,19 @@ def main() -> None:
     poems: dict[int, bytes] = {}
 
     @inlineCallbacks
-    def fetch_and_report(task: int, address: str, host: str, port: int,
-                         outcome: str | None) -> Generator[Deferred[bytes], bytes, None]:
+    def fetch_and_report(
+        task: int, address: str, host: str, port: int, outcome: str | None,
+    ) -> Generator[Deferred[bytes], bytes, None]:
         try:
             poem = yield get_poetry(host, port, args.timeout)
             poem = try_to_cummingsify(task, outcome, poem)
         except GibberishError:
-            print(f"Task {task}: cummingsify() made gibberish of the poem from {address}",
-                  file=sys.stderr)
+            print(f"Task {task}: cummingsify() made gibberish of the poem "
+                  f"from {address}", file=sys.stderr)
         except Exception as error:
             if reactor.running:  # not Ctrl-C, when the reactor disconnects everybody
-                print(f"Task {task}: cannot get poetry from {address}: {describe(error)}",
-                      file=sys.stderr)
+                print(f"Task {task}: cannot get poetry "
+                      f"from {address}: {describe(error)}", file=sys.stderr)
         else:
             print(f"Task {task}: got {len(poem)} bytes of poetry from {address}",
                   file=sys.stderr)

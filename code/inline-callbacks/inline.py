@@ -21,7 +21,7 @@ POEMS = {
 
 
 def poem_later(address: str) -> Deferred[str]:
-    """A stand-in for get_poetry(): the reactor fires the Deferred 0.1 seconds from now."""
+    """A stand-in for get_poetry(): the reactor fires its Deferred 0.1 s from now."""
     d: Deferred[str] = Deferred()
     if address in POEMS:
         reactor.callLater(0.1, d.callback, POEMS[address])

@@ -1,4 +1,4 @@
-"""Yield in a loop and the downloads run one by one; start them all first, and they overlap.
+"""A yield in a loop runs the downloads one by one; started first, they overlap.
 
 one_by_one() starts a download and yields its Deferred before it starts
 the next, so each download waits for the one before it to finish.
@@ -50,8 +50,8 @@ class PoetryProtocol(Protocol):
         if reason.check(ConnectionDone) and self.chunks:
             self.factory.deferred.callback(b"".join(self.chunks))
         elif reason.check(ConnectionDone):  # closed before a single byte: no poem
-            self.factory.deferred.errback(
-                ConnectionError("the server closed the connection without sending a poem"))
+            self.factory.deferred.errback(ConnectionError(
+                "the server closed the connection without sending a poem"))
         else:
             self.factory.deferred.errback(reason)
 
@@ -64,7 +64,8 @@ class PoetryClientFactory(ClientFactory):
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
         if reason.check(ConnectTimeout):  # connectTCP() gave up, after its 30 seconds
-            reason = Failure(TimeoutError(f"no answer within {connector.timeout:g} seconds"))
+            reason = Failure(TimeoutError(
+                f"no answer within {connector.timeout:g} seconds"))
         self.deferred.errback(reason)
 
 

@@ -60,6 +60,42 @@ class CummingsifyTests(unittest.TestCase):
         self.assertEqual(seen, {"success", "gibberish", "bug"})
 
 
+class CheckByNameTests(unittest.TestCase):
+    """Failure.check() compares class names, which is not quite isinstance()."""
+
+    def test_a_base_class_derived_from_exception_matches(self):
+        failure = Failure(ValueError("not a poem"))
+        self.assertIs(failure.check(KeyError, Exception), Exception)
+        self.assertIsNone(failure.check(KeyError))
+
+    def test_base_exception_does_not_match_an_exception(self):
+        failure = Failure(ValueError("not a poem"))
+        self.assertIsInstance(failure.value, BaseException)
+        self.assertIsNone(failure.check(BaseException))
+
+    def test_a_class_not_derived_from_exception_matches_only_itself(self):
+        failure = Failure(KeyboardInterrupt())
+        self.assertIs(failure.check(KeyboardInterrupt), KeyboardInterrupt)
+        self.assertIsNone(failure.check(BaseException))
+
+    def test_a_name_matches_like_its_class(self):
+        failure = Failure(ValueError("not a poem"))
+        self.assertEqual(failure.check("builtins.ValueError"), "builtins.ValueError")
+        self.assertEqual(failure.check("builtins.Exception"), "builtins.Exception")
+
+    def test_two_classes_of_one_name_are_one_class(self):
+        def define_an_error():
+            class SpoiltPoem(Exception):
+                pass
+            return SpoiltPoem
+
+        first, second = define_an_error(), define_an_error()
+        failure = Failure(first("spoilt"))
+        self.assertNotIsInstance(failure.value, second)
+        self.assertIs(failure.check(second), second)
+        self.assertIs(failure.trap(second), second)  # trap() asks check()
+
+
 class ChainTests(unittest.TestCase):
     """The stages of client-5's chain, fired by hand: no network, no reactor."""
 

@@ -528,7 +528,7 @@ class ClientChainTests(unittest.TestCase):
         def check(poem):
             self.assertEqual(poem, POEMS["tyger"])
             self.assertEqual(self.stderr.getvalue(),
-                             f"Task 3: upper failed at 127.0.0.1:{port} (Connection refused); "
+                             "Task 3: upper failed (Connection refused); "
                              "keeping the poem as it came\n")
 
         return d.addCallback(check)
@@ -614,7 +614,7 @@ class ClientProcessTests(unittest.TestCase):
         self.assertEqual(status, 0)
         self.assertEqual(out, POEMS["tyger"].decode())
         self.assertEqual(err.splitlines()[0],
-                         f"Task 1: cummingsify failed at 127.0.0.1:{dead} (Connection refused); "
+                         "Task 1: cummingsify failed (Connection refused); "
                          "keeping the poem as it came")
 
     def test_transformation_refused(self):
@@ -623,7 +623,7 @@ class ClientProcessTests(unittest.TestCase):
         self.assertEqual(status, 0)
         self.assertEqual(out, (POEMS["tyger"] + b"\n" + POEMS["automne"]).decode())
         for task in (1, 2):
-            self.assertIn(f"Task {task}: __init__ failed at 127.0.0.1:{xform} "
+            self.assertIn(f"Task {task}: __init__ failed "
                           "(the server hung up without an answer); keeping the poem as it came\n",
                           err)
 
@@ -671,7 +671,7 @@ class ClientProcessTests(unittest.TestCase):
         status, out, err = run(CLIENT, "--timeout", "0.5", str(stuck), str(port))
         self.assertEqual((status, out), (0, POEMS["tyger"].decode()))
         self.assertEqual(err.splitlines()[0],
-                         f"Task 1: cummingsify failed at 127.0.0.1:{stuck} "
+                         "Task 1: cummingsify failed "
                          "(no answer within 0.5 seconds); keeping the poem as it came")
 
     def test_ctrl_c_as_the_last_answer_comes_in(self):
@@ -769,4 +769,4 @@ class PipelineTests(unittest.TestCase):
                                str(ports[0]))
         self.assertEqual(status, 0)
         self.assertEqual(out, POEMS["tyger"].decode().lower())
-        self.assertIn("Task 1: shout failed at", err)
+        self.assertIn("Task 1: shout failed (", err)

@@ -92,7 +92,7 @@ class GeneratorProgramTests(unittest.TestCase):
             f"  generator: got {TYGER!r}; asking for the poem on 10002",
             "main: the generator asks for 10002",
             "  generator: got 'My name is Ozymandias,'; returning both",
-            f"main: StopIteration, with the value [{TYGER!r}, 'My name is Ozymandias,']",
+            f"main: StopIteration([{TYGER!r}, 'My name is Ozymandias,'])",
         ])
 
     def test_gen_3_throw_is_caught_at_the_yield(self):
@@ -103,20 +103,19 @@ class GeneratorProgramTests(unittest.TestCase):
             "main: the generator asks for 10002",
             "  generator: caught ConnectionRefusedError('nobody listens on port 10002')",
             f"  generator: returning [{TYGER!r}, '[no poem]']",
-            f"main: StopIteration, with the value [{TYGER!r}, '[no poem]']",
+            f"main: StopIteration([{TYGER!r}, '[no poem]'])",
         ])
 
     def test_gen_4_and_inline_print_the_same_generator_events(self):
         driven = output_of(self, GENERATORS["gen-4"])
         inline = output_of(self, INLINE)
         self.assertEqual(driven, [
-            "drive: sending None to the generator",
+            "drive: gen.send(None)",
             "  generator: asking for the poem on 10001",
             "main: drive() returned a Deferred; starting the reactor",
-            f"drive: sending {TYGER!r} to the generator",
+            f"drive: gen.send({TYGER!r})",
             f"  generator: got {TYGER!r}; asking for the poem on 10002",
-            "drive: throwing ConnectionRefusedError('nobody listens on port 10002') "
-            "into the generator",
+            "drive: gen.throw(ConnectionRefusedError('nobody listens on port 10002'))",
             "  generator: caught ConnectionRefusedError('nobody listens on port 10002')",
             f"  generator: returning [{TYGER!r}, '[no poem]']",
             f"main: the Deferred fired with [{TYGER!r}, '[no poem]']",
@@ -169,7 +168,7 @@ class DriveTests(unittest.TestCase):
         self.assertNoResult(finished)
         second.errback(ConnectionRefusedError("nobody"))
         self.assertEqual(self.successResultOf(finished), ["a poem", "[no poem]"])
-        self.assertIn("drive: throwing ConnectionRefusedError('nobody') into the generator",
+        self.assertIn("drive: gen.throw(ConnectionRefusedError('nobody'))",
                       self.stdout.getvalue())
 
     def test_an_uncaught_exception_fails_the_deferred(self):

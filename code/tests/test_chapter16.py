@@ -114,8 +114,8 @@ class SmallProgramTests(unittest.TestCase):
         self.assertEqual(output_of(self, PROGRAMS["fire-on-one"], "--errback"), [
             "d2.errback(ValueError('no poem 2'))",
             "  The DeferredList failed with FirstError[#1, ValueError('no poem 2')]",
-            "    failure.value.index: 1",
-            "    failure.value.subFailure: "
+            "    value.index: 1",
+            "    value.subFailure: "
             "<twisted.python.failure.Failure builtins.ValueError: no poem 2>",
             "d3.callback('poem 3')",
             "d1.callback('poem 1')",

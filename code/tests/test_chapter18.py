@@ -7,6 +7,7 @@ test.
 """
 
 import argparse
+import asyncio
 import inspect
 import io
 import os
@@ -21,10 +22,13 @@ import time
 from twisted.internet import reactor
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import (
+    CancelledError,
     Deferred,
     NotACoroutineError,
+    TimeoutError,
     ensureDeferred,
     fail,
+    inlineCallbacks,
     succeed,
 )
 from twisted.internet.endpoints import HostnameEndpoint
@@ -166,6 +170,111 @@ class CoroutineTests(unittest.TestCase):
         # An error here, but raised in a destructor: reported, and the program goes on.
         self.assertEqual(result.returncode, 0)
         self.assertIn("RuntimeWarning: coroutine 'poem' was never awaited", result.stderr)
+
+
+class CancellationInsideTests(unittest.TestCase):
+    """What cancel() does inside a coroutine, or a generator run by inlineCallbacks."""
+
+    def test_twisteds_cancelled_error_is_an_exception_asyncios_is_not(self):
+        self.assertTrue(issubclass(CancelledError, Exception))
+        self.assertFalse(issubclass(asyncio.CancelledError, Exception))
+
+    def test_it_is_raised_at_the_await(self):
+        waiting = Deferred()
+        seen = []
+
+        async def fetch():
+            try:
+                return await waiting
+            except BaseException as error:
+                seen.append(type(error))
+                raise
+
+        d = Deferred.fromCoroutine(fetch())
+        d.cancel()
+        self.assertEqual(seen, [CancelledError])  # the awaited Deferred was canceled
+        self.failureResultOf(d, CancelledError)
+
+    def test_and_at_the_yield_of_inline_callbacks(self):
+        seen = []
+
+        @inlineCallbacks
+        def fetch():
+            try:
+                return (yield Deferred())
+            except CancelledError as error:
+                seen.append(type(error))
+                raise
+
+        d = fetch()
+        d.cancel()
+        self.assertEqual(seen, [CancelledError])
+        self.failureResultOf(d, CancelledError)
+
+    def test_except_exception_swallows_it_and_the_deferred_succeeds(self):
+        async def poem_or_placeholder(poem_d):
+            try:
+                return await poem_d
+            except Exception as error:
+                return f"[no poem: {error!r}]"
+
+        clock = Clock()
+        d = Deferred.fromCoroutine(poem_or_placeholder(Deferred())).addTimeout(10, clock)
+        clock.advance(10)
+        self.assertEqual(self.successResultOf(d), "[no poem: CancelledError()]")
+
+    def test_raised_again_the_timeout_gets_through(self):
+        async def poem_or_placeholder(poem_d):
+            try:
+                return await poem_d
+            except CancelledError:
+                raise
+            except Exception as error:
+                return f"[no poem: {error!r}]"
+
+        clock = Clock()
+        d = Deferred.fromCoroutine(poem_or_placeholder(Deferred())).addTimeout(10, clock)
+        clock.advance(10)
+        self.failureResultOf(d, TimeoutError)
+
+
+class CancellationAcrossTests(unittest.TestCase):
+    """Cancellation across Deferred.asFuture() and Deferred.fromFuture(), on a loop."""
+
+    def setUp(self):
+        self.loop = asyncio.new_event_loop()
+        self.addCleanup(self.loop.close)
+
+    def turn(self):
+        """One turn of the loop: it runs the done callbacks it has been given."""
+        self.loop.run_until_complete(asyncio.sleep(0))
+
+    def test_canceling_the_deferred_fails_the_future_without_canceling_it(self):
+        d = Deferred()
+        future = d.asFuture(self.loop)
+        d.cancel()
+        self.assertTrue(future.done())
+        self.assertFalse(future.cancelled())
+        self.assertIsInstance(future.exception(), CancelledError)
+        self.assertNotIsInstance(future.exception(), asyncio.CancelledError)
+
+    def test_canceling_the_future_cancels_the_deferred_a_turn_later(self):
+        d = Deferred()
+        future = d.asFuture(self.loop)
+        future.cancel()
+        self.assertFalse(d.called)
+        self.turn()
+        self.assertIsNone(self.successResultOf(d))  # asFuture() took the failure
+
+    def test_canceling_from_future_cancels_the_future_with_asyncios_error(self):
+        future = self.loop.create_future()
+        d = Deferred.fromFuture(future)
+        d.cancel()
+        self.assertTrue(future.cancelled())
+        self.turn()
+        failure = self.failureResultOf(d, asyncio.CancelledError)
+        self.assertIsNone(failure.check(CancelledError))
+        self.assertRaises(asyncio.CancelledError, failure.trap, CancelledError)
 
 
 def args(addresses, outcomes=(), timeout=10.0):
@@ -388,6 +497,19 @@ class FakeResolver:
         return receiver
 
 
+@implementer(IHostnameResolver)
+class SlowResolver:
+    """Reports the addresses, and the end of the lookup, only when a test says so."""
+
+    receiver = None
+
+    def resolveHostName(self, receiver, hostName, portNumber=0, addressTypes=None,
+                        transportSemantics="TCP"):
+        self.receiver = receiver
+        receiver.resolutionBegan(Resolution(hostName))
+        return receiver
+
+
 @implementer(IReactorPluggableNameResolver)
 class ResolvingMemoryReactor(MemoryReactorClock):
     def __init__(self, resolver):
@@ -411,6 +533,42 @@ class HostnameEndpointTests(unittest.TestCase):
         clock.advance(0.01)  # the first attempt is still pending: start the next
         self.assertEqual([c[:2] for c in clock.tcpClients],
                          [("::1", 10001), ("127.0.0.1", 10001)])
+        d.cancel()
+        self.failureResultOf(d)
+
+    def test_no_attempt_until_the_lookup_is_complete(self):
+        resolver = SlowResolver()
+        clock = ResolvingMemoryReactor(resolver)
+        d = HostnameEndpoint(clock, "poetry.test", 10001).connect(Factory.forProtocol(Protocol))
+        resolver.receiver.addressResolved(IPv6Address("TCP", "::1", 10001))
+        clock.advance(1)
+        self.assertEqual(clock.tcpClients, [])  # an address is known, but not all of them
+        resolver.receiver.addressResolved(IPv4Address("TCP", "127.0.0.1", 10001))
+        resolver.receiver.resolutionComplete()
+        self.assertEqual([c[:2] for c in clock.tcpClients], [("::1", 10001)])
+        d.cancel()
+        self.failureResultOf(d)
+
+    def test_in_the_order_they_came_families_not_interleaved(self):
+        resolver = FakeResolver({"poetry.test": ["::1", "::2", "127.0.0.1"]})
+        clock = ResolvingMemoryReactor(resolver)
+        d = HostnameEndpoint(clock, "poetry.test", 10001).connect(Factory.forProtocol(Protocol))
+        clock.advance(0.3)
+        clock.advance(0.3)
+        self.assertEqual([c[0] for c in clock.tcpClients], ["::1", "::2", "127.0.0.1"])
+        d.cancel()
+        self.failureResultOf(d)
+
+    def test_a_refused_attempt_does_not_bring_the_next_forward(self):
+        resolver = FakeResolver({"poetry.test": ["::1", "127.0.0.1"]})
+        clock = ResolvingMemoryReactor(resolver)
+        d = HostnameEndpoint(clock, "poetry.test", 10001).connect(Factory.forProtocol(Protocol))
+        factory = clock.tcpClients[0][2]
+        factory.clientConnectionFailed(None, Failure(ConnectionRefusedError()))
+        clock.advance(0.29)
+        self.assertEqual(len(clock.tcpClients), 1)  # still waiting for the timer
+        clock.advance(0.01)
+        self.assertEqual([c[0] for c in clock.tcpClients], ["::1", "127.0.0.1"])
         d.cancel()
         self.failureResultOf(d)
 
@@ -564,7 +722,7 @@ class AsyncioProgramTests(unittest.TestCase):
         status, out, err = run(BOTH, str(port))
         self.assertEqual((status, err), (0, ""))
         self.assertEqual(out.splitlines(), [
-            "The reactor, AsyncioSelectorReactor, runs on asyncio's _UnixSelectorEventLoop.",
+            "The reactor, AsyncioSelectorReactor, runs on _UnixSelectorEventLoop.",
             "Twisted: the Deferred gave me 673 bytes from asyncio's fetch",
             "asyncio: the Future gave me 673 bytes from Twisted's fetch",
             "The same poem both ways: True",
@@ -585,7 +743,7 @@ class AsyncioProgramTests(unittest.TestCase):
         connection.close()  # not a byte
         status, out, err = program.finish()
         self.assertEqual((status, out), (1, "The reactor, AsyncioSelectorReactor, runs on "
-                                            "asyncio's _UnixSelectorEventLoop.\n"))
+                                            "_UnixSelectorEventLoop.\n"))
         self.assertEqual(err, f"Cannot get poetry from 127.0.0.1:{port}: {NO_POEM}\n")
 
     def test_on_twisteds_side_too_an_empty_poem_is_a_failure(self):

@@ -74,6 +74,7 @@ class PoetrySocket:
         self.timeout = timeout
         self.finished = finished  # called with the poem, or with None if there is none
         self.chunks: list[bytes] = []
+        # Blocks until connected, for simplicity: chapter 5 connects without blocking.
         self.sock = socket.create_connection((host, port))
         self.timer = reactor.callLater(timeout, self.silence)
         reactor.addReader(self)
@@ -93,8 +94,8 @@ class PoetrySocket:
         except OSError as error:  # the connection broke, e.g. a reset
             return Failure(error)
         if data:
-            print(f"Task {self.task}: got {len(data)} bytes of poetry from {self.address}",
-                  file=sys.stderr)
+            print(f"Task {self.task}: got {len(data)} bytes of poetry "
+                  f"from {self.address}", file=sys.stderr)
             self.chunks.append(data)
             self.timer.reset(self.timeout)  # the server spoke: wait again from now
         if closed:
@@ -102,7 +103,7 @@ class PoetrySocket:
         return None  # go on watching the socket
 
     def connectionLost(self, reason: Failure) -> None:
-        """IFileDescriptor: the reactor no longer watches the socket; reason says why."""
+        """IFileDescriptor: the reactor has stopped watching us; reason says why."""
         self.sock.close()
         if self.timer.active():
             self.timer.cancel()
@@ -113,7 +114,8 @@ class PoetrySocket:
             self.finished(self.task, b"".join(self.chunks))
         elif reason.check(ConnectionDone):  # closed before a single byte: no poem
             print(f"Task {self.task}: cannot get poetry from {self.address}: "
-                  "the server closed the connection without sending a poem", file=sys.stderr)
+                  "the server closed the connection without sending a poem",
+                  file=sys.stderr)
             self.finished(self.task, None)
         else:
             print(f"Task {self.task}: lost {self.address}: {reason.getErrorMessage()}",
@@ -122,8 +124,8 @@ class PoetrySocket:
 
     def silence(self) -> None:
         """The timer went off: the server has said nothing for too long."""
-        print(f"Task {self.task}: {self.address} said nothing for {self.timeout:g} seconds",
-              file=sys.stderr)
+        print(f"Task {self.task}: {self.address} said nothing "
+              f"for {self.timeout:g} seconds", file=sys.stderr)
         reactor.removeReader(self)
         self.sock.close()
         self.finished(self.task, None)
@@ -154,8 +156,8 @@ def main() -> None:
         try:
             downloads[task] = PoetrySocket(task, host, port, args.timeout, finished)
         except OSError as error:
-            print(f"Task {task}: cannot get poetry from {host}:{port}: {error.strerror}",
-                  file=sys.stderr)
+            print(f"Task {task}: cannot get poetry from {host}:{port}: "
+                  f"{error.strerror}", file=sys.stderr)
 
     if downloads:
         reactor.run()  # until finished() stops it, or Ctrl-C does

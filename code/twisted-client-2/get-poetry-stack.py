@@ -106,11 +106,12 @@ class PoetryProtocol(Protocol):
             self.factory.finished(task, b"".join(self.chunks))
         elif reason.check(ConnectionDone):  # closed before a single byte: no poem
             print(f"Task {task}: cannot get poetry from {address}: "
-                  "the server closed the connection without sending a poem", file=sys.stderr)
+                  "the server closed the connection without sending a poem",
+                  file=sys.stderr)
             self.factory.finished(task, None)
         elif reason.check(ConnectionAborted):  # silence() hung up
-            print(f"Task {task}: {address} said nothing for {self.factory.timeout:g} seconds",
-                  file=sys.stderr)
+            print(f"Task {task}: {address} said nothing "
+                  f"for {self.factory.timeout:g} seconds", file=sys.stderr)
             self.factory.finished(task, None)
         else:
             print(f"Task {task}: lost {address}: {describe(reason)}", file=sys.stderr)
@@ -139,8 +140,8 @@ class PoetryClientFactory(ClientFactory):
             return  # Ctrl-C: the reactor is shutting down and gives up connecting
         if reason.check(ConnectTimeout):  # connectTCP() gave up: no answer
             reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
-        print(f"Task {self.task}: cannot get poetry from {self.address}: {describe(reason)}",
-              file=sys.stderr)
+        print(f"Task {self.task}: cannot get poetry from {self.address}: "
+              f"{describe(reason)}", file=sys.stderr)
         self.finished(self.task, None)
 
 

@@ -10,7 +10,7 @@ as it came.  Which of the three happens is chosen at random, unless
 Run it against one or more poetry servers, given as [host:]port:
 
     python code/twisted-client-5/get-poetry.py 10001 10002 10003
-    python code/twisted-client-5/get-poetry.py --outcomes success,gibberish,bug 10001 10002 10003
+    python code/twisted-client-5/get-poetry.py --outcomes bug,gibberish 10001 10002
 """
 
 import argparse
@@ -210,8 +210,8 @@ def main() -> None:
         if not reactor.running:
             return  # Ctrl-C: the reactor is shutting down and disconnects everybody
         if failure.check(GibberishError):
-            print(f"Task {task}: cummingsify() made gibberish of the poem from {address}",
-                  file=sys.stderr)
+            print(f"Task {task}: cummingsify() made gibberish of the poem "
+                  f"from {address}", file=sys.stderr)
         else:
             print(f"Task {task}: cannot get poetry from {address}: {describe(failure)}",
                   file=sys.stderr)

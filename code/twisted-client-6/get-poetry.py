@@ -190,7 +190,8 @@ class TransformClientFactory(ClientFactory):
 
     protocol = TransformClientProtocol
 
-    def __init__(self, request: bytes, deferred: Deferred[bytes], timeout: float) -> None:
+    def __init__(self, request: bytes, deferred: Deferred[bytes],
+                 timeout: float) -> None:
         self.request = request
         self.deferred: Deferred[bytes] | None = deferred
         self.timeout = timeout
@@ -207,13 +208,14 @@ class TransformClientFactory(ClientFactory):
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
         if reason.check(ConnectTimeout):  # connectTCP() gave up: no answer
-            reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
+            reason = Failure(TimeoutError(
+                f"no answer within {self.timeout:g} seconds"))
         self.failed(reason)
 
 
 def transform(host: str, port: int, name: str, poem: bytes,
               timeout: float = 10.0) -> Deferred[bytes]:
-    """Ask the transformation server at host:port to transform a poem; return a Deferred.
+    """Have the transformation server at host:port transform a poem; return a Deferred.
 
     The Deferred fires once: with the transformed poem, or with a Failure
     that says why there is none.
@@ -236,7 +238,7 @@ def try_to_transform(task: int, server: tuple[str, int], name: str, timeout: flo
     def keep_the_poem(failure: Failure) -> bytes | Failure:
         if not reactor.running:
             return failure  # Ctrl-C: poem_failed() stays quiet about it
-        print(f"Task {task}: {name} failed at {host}:{port} ({describe(failure)}); "
+        print(f"Task {task}: {name} failed ({describe(failure)}); "
               "keeping the poem as it came", file=sys.stderr)
         return poem
 
@@ -281,8 +283,8 @@ def main() -> None:
         pending.add(task)
         address = f"{host}:{port}"
         d = get_poetry(host, port, args.timeout)
-        d.addCallback(partial(try_to_transform, task, args.xform_address, args.transform,
-                              args.timeout))
+        d.addCallback(partial(try_to_transform, task, args.xform_address,
+                              args.transform, args.timeout))
         d.addCallbacks(partial(got_poem, task, address),
                        partial(poem_failed, task, address))
         d.addBoth(partial(done, task))

@@ -44,7 +44,7 @@ def poem_failed(failure: Failure) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fail", action="store_true",
-                        help="fire the inner Deferred with an error instead of an answer")
+                        help="fire the inner Deferred with an error, not an answer")
     args = parser.parse_args()
 
     outer: Deferred[str] = Deferred()

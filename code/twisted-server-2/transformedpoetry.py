@@ -101,7 +101,7 @@ def parse(request: bytes) -> tuple[str, str]:
 
 
 class TransformFactory(ServerFactory):
-    """Between the protocols and the service: the allow-list, and a count of connections."""
+    """Between protocols and service: the allow-list, and a count of connections."""
 
     protocol = TransformProtocol
 
@@ -124,7 +124,7 @@ class TransformFactory(ServerFactory):
             raise NoAnswer(f"no transformation named {reprlib.repr(name)}") from None
         try:
             return method(text)
-        except Exception as error:  # a bug in the service: this request fails, not the server
+        except Exception as error:  # a bug in the service fails this request only
             raise NoAnswer(f"{name} failed: {type(error).__name__}: {error}") from error
 
 

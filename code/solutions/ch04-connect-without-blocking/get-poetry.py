@@ -50,8 +50,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("addresses", metavar="ADDRESS", nargs="+", type=parse_address,
                         help="a poetry server's [host:]port")
     parser.add_argument("--timeout", type=positive_seconds, default=10.0,
-                        help="seconds to wait for a connection, or when a server says nothing"
-                             " (default: 10)")
+                        help="seconds to wait for a connection, or when a server "
+                             "says nothing (default: 10)")
     return parser.parse_args()
 
 
@@ -70,7 +70,7 @@ def read_available(sock: socket.socket) -> tuple[bytes, bool]:
 
 @implementer(IReadDescriptor, IWriteDescriptor)
 class PoetrySocket:
-    """One download: a non-blocking socket that the reactor connects and reads for us."""
+    """One download: a non-blocking socket that the reactor connects and reads."""
 
     def __init__(self, task: int, host: str, port: int, timeout: float,
                  finished: Callable[[int, bytes | None], None]) -> None:
@@ -102,8 +102,8 @@ class PoetrySocket:
 
     def connection_failed(self, error: int) -> None:
         """The connection could not be made; error is the system's error number."""
-        print(f"Task {self.task}: cannot get poetry from {self.address}: {os.strerror(error)}",
-              file=sys.stderr)
+        print(f"Task {self.task}: cannot get poetry from {self.address}: "
+              f"{os.strerror(error)}", file=sys.stderr)
         self.timer.cancel()
         self.sock.close()
         self.finished(self.task, None)
@@ -123,8 +123,8 @@ class PoetrySocket:
         except OSError as error:  # the connection broke, e.g. a reset
             return Failure(error)
         if data:
-            print(f"Task {self.task}: got {len(data)} bytes of poetry from {self.address}",
-                  file=sys.stderr)
+            print(f"Task {self.task}: got {len(data)} bytes of poetry "
+                  f"from {self.address}", file=sys.stderr)
             self.chunks.append(data)
             self.timer.reset(self.timeout)  # the server spoke: wait again from now
         if closed:
@@ -132,11 +132,12 @@ class PoetrySocket:
         return None  # go on watching the socket
 
     def connectionLost(self, reason: Failure) -> None:
-        """IFileDescriptor: the reactor no longer watches the socket; reason says why."""
+        """IFileDescriptor: the reactor has stopped watching us; reason says why."""
         if not self.connected and reactor.running:
             # The epoll and poll reactors see a failed connection as a hang-up,
             # and call connectionLost() rather than doWrite().
-            self.connection_failed(self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+            error = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            self.connection_failed(error)
             return
         self.sock.close()
         if self.timer.active():
@@ -148,7 +149,8 @@ class PoetrySocket:
             self.finished(self.task, b"".join(self.chunks))
         elif reason.check(ConnectionDone):  # closed before a single byte: no poem
             print(f"Task {self.task}: cannot get poetry from {self.address}: "
-                  "the server closed the connection without sending a poem", file=sys.stderr)
+                  "the server closed the connection without sending a poem",
+                  file=sys.stderr)
             self.finished(self.task, None)
         else:
             print(f"Task {self.task}: lost {self.address}: {reason.getErrorMessage()}",
@@ -158,8 +160,8 @@ class PoetrySocket:
     def silence(self) -> None:
         """The timer went off: no connection, or no word, for too long."""
         if self.connected:
-            print(f"Task {self.task}: {self.address} said nothing for {self.timeout:g} seconds",
-                  file=sys.stderr)
+            print(f"Task {self.task}: {self.address} said nothing "
+                  f"for {self.timeout:g} seconds", file=sys.stderr)
             reactor.removeReader(self)
         else:
             print(f"Task {self.task}: cannot get poetry from {self.address}: "
@@ -194,8 +196,8 @@ def main() -> None:
         try:
             downloads[task] = PoetrySocket(task, host, port, args.timeout, finished)
         except OSError as error:
-            print(f"Task {task}: cannot get poetry from {host}:{port}: {error.strerror}",
-                  file=sys.stderr)
+            print(f"Task {task}: cannot get poetry from {host}:{port}: "
+                  f"{error.strerror}", file=sys.stderr)
 
     if downloads:
         reactor.run()  # until finished() stops it, or Ctrl-C does

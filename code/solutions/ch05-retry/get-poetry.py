@@ -113,11 +113,12 @@ class PoetryProtocol(Protocol):
             self.factory.finished(task, b"".join(self.chunks))
         elif reason.check(ConnectionDone):  # closed before a single byte: no poem
             print(f"Task {task}: cannot get poetry from {address}: "
-                  "the server closed the connection without sending a poem", file=sys.stderr)
+                  "the server closed the connection without sending a poem",
+                  file=sys.stderr)
             self.factory.finished(task, None)
         elif reason.check(ConnectionAborted):  # silence() hung up
-            print(f"Task {task}: {address} said nothing for {self.factory.timeout:g} seconds",
-                  file=sys.stderr)
+            print(f"Task {task}: {address} said nothing "
+                  f"for {self.factory.timeout:g} seconds", file=sys.stderr)
             self.factory.finished(task, None)
         else:
             print(f"Task {task}: lost {address}: {describe(reason)}", file=sys.stderr)
@@ -151,12 +152,13 @@ class PoetryClientFactory(ClientFactory):
             reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
         if self.retries > 0:
             self.retries -= 1
-            print(f"Task {self.task}: cannot connect to {self.address}: {describe(reason)}; "
-                  f"trying again in {self.retry_delay:g} seconds", file=sys.stderr)
+            print(f"Task {self.task}: cannot connect to {self.address}: "
+                  f"{describe(reason)}; trying again in {self.retry_delay:g} seconds",
+                  file=sys.stderr)
             reactor.callLater(self.retry_delay, connector.connect)
             return
-        print(f"Task {self.task}: cannot get poetry from {self.address}: {describe(reason)}",
-              file=sys.stderr)
+        print(f"Task {self.task}: cannot get poetry from {self.address}: "
+              f"{describe(reason)}", file=sys.stderr)
         self.finished(self.task, None)
 
 

@@ -133,7 +133,8 @@ def get_poetry(host: str, port: int, callback: Callable[[bytes], None],
 
 def get_poetry_from_any(addresses: list[tuple[str, int]],
                         callback: Callable[[bytes, str], None],
-                        errback: Callable[[Failure], None], timeout: float = 10.0) -> None:
+                        errback: Callable[[Failure], None],
+                        timeout: float = 10.0) -> None:
     """Start fetching one poem, trying the servers in turn, and return at once.
 
     Later, call callback(poem, address) with the first poem and the address
@@ -151,7 +152,8 @@ def get_poetry_from_any(addresses: list[tuple[str, int]],
         def poem_failed(failure: Failure) -> None:
             if not reactor.running:
                 return  # Ctrl-C: the reactor is shutting down and disconnects everybody
-            print(f"Cannot get poetry from {address}: {describe(failure)}", file=sys.stderr)
+            print(f"Cannot get poetry from {address}: {describe(failure)}",
+                  file=sys.stderr)
             if index + 1 < len(addresses):
                 attempt(index + 1)  # the next server's turn
             else:

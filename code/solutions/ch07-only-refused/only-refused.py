@@ -1,4 +1,4 @@
-"""Chapter 7, exercise 2: an errback that handles one kind of error and passes on the rest.
+"""Chapter 7, exercise 2: an errback that handles one kind of error, passes on the rest.
 
 only_refused() recovers from ConnectionRefusedError with a message in
 place of the poem; any other failure it returns unchanged, so that it

@@ -8,7 +8,7 @@ sees download failures.
 
 Run it against one or more poetry servers, given as [host:]port:
 
-    python code/solutions/ch09-placeholder/get-poetry.py --outcomes gibberish,success 10001 10002
+    python code/solutions/ch09-placeholder/get-poetry.py --outcomes gibberish 10001
 """
 
 import argparse

@@ -84,7 +84,8 @@ class TransformProtocol(NetstringReceiver):
         if not reactor.running:
             return  # Ctrl-C: the server is shutting down, no client hung up
         if self.timed_out:
-            self.log(f"no answer: no whole request within {self.factory.timeout:g} seconds")
+            self.log("no answer: no whole request within"
+                     f" {self.factory.timeout:g} seconds")
         elif self.brokenPeer:  # NetstringReceiver found a bad netstring and hung up
             self.log(f"no answer: not a netstring of at most {self.MAX_LENGTH} bytes")
         else:
@@ -107,7 +108,7 @@ def parse(request: bytes) -> tuple[str, str]:
 
 
 class TransformFactory(ServerFactory):
-    """Between the protocols and the service: the allow-list, and a count of connections."""
+    """Between protocols and service: the allow-list, and a count of connections."""
 
     protocol = TransformProtocol
 
@@ -131,7 +132,7 @@ class TransformFactory(ServerFactory):
             raise NoAnswer(f"no transformation named {reprlib.repr(name)}") from None
         try:
             return method(text)
-        except Exception as error:  # a bug in the service: this request fails, not the server
+        except Exception as error:  # a bug in the service fails this request only
             raise NoAnswer(f"{name} failed: {type(error).__name__}: {error}") from error
 
 
@@ -158,7 +159,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--iface", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
     parser.add_argument("--timeout", type=positive_seconds, default=10.0,
-                        help="seconds a client has to send its whole request (default: 10)")
+                        help="seconds a client has to send its whole request"
+                             " (default: 10)")
     return parser.parse_args()
 
 

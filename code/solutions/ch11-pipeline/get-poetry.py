@@ -1,4 +1,4 @@
-"""Chapter 11, exercise 2: a poetry client that asks for several transformations in turn.
+"""Chapter 11, exercise 2: a client that asks for several transformations in turn.
 
 It is twisted-client-6 with --transform taking a list of names separated
 by commas (upper,reverse).  Each name adds one try_to_transform() stage
@@ -7,7 +7,8 @@ for it, so the second request is sent only once the first one's answer
 is in.  A transformation that fails leaves the poem as the one before
 it left it, and the next one goes on from there.
 
-    python code/solutions/ch11-pipeline/get-poetry.py --transform upper,reverse 10001 10002
+    python code/solutions/ch11-pipeline/get-poetry.py \
+        --transform upper,reverse 10001 10002
 """
 
 import argparse
@@ -178,6 +179,7 @@ class TransformClientProtocol(NetstringReceiver):
             self.factory.failed(reason)
 
     def silence(self) -> None:
+        """The timer went off: the server has said nothing for too long."""
         self.transport.abortConnection()
 
 
@@ -186,7 +188,8 @@ class TransformClientFactory(ClientFactory):
 
     protocol = TransformClientProtocol
 
-    def __init__(self, request: bytes, deferred: Deferred[bytes], timeout: float) -> None:
+    def __init__(self, request: bytes, deferred: Deferred[bytes],
+                 timeout: float) -> None:
         self.request = request
         self.deferred: Deferred[bytes] | None = deferred
         self.timeout = timeout
@@ -203,13 +206,14 @@ class TransformClientFactory(ClientFactory):
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
         if reason.check(ConnectTimeout):  # connectTCP() gave up: no answer
-            reason = Failure(TimeoutError(f"no answer within {self.timeout:g} seconds"))
+            reason = Failure(TimeoutError(
+                f"no answer within {self.timeout:g} seconds"))
         self.failed(reason)
 
 
 def transform(host: str, port: int, name: str, poem: bytes,
               timeout: float = 10.0) -> Deferred[bytes]:
-    """Ask the transformation server at host:port to transform a poem; return a Deferred.
+    """Have the transformation server at host:port transform a poem; return a Deferred.
 
     The Deferred fires once: with the transformed poem, or with a Failure
     that says why there is none.
@@ -232,7 +236,7 @@ def try_to_transform(task: int, server: tuple[str, int], name: str, timeout: flo
     def keep_the_poem(failure: Failure) -> bytes | Failure:
         if not reactor.running:
             return failure  # Ctrl-C: poem_failed() stays quiet about it
-        print(f"Task {task}: {name} failed at {host}:{port} ({describe(failure)}); "
+        print(f"Task {task}: {name} failed ({describe(failure)}); "
               "keeping the poem as it came", file=sys.stderr)
         return poem
 
@@ -277,9 +281,9 @@ def main() -> None:
         pending.add(task)
         address = f"{host}:{port}"
         d = get_poetry(host, port, args.timeout)
-        for name in args.transform:  # one stage per transformation, each waiting for its answer
-            d.addCallback(partial(try_to_transform, task, args.xform_address, name,
-                                  args.timeout))
+        for name in args.transform:  # a stage per name; each waits for the one before
+            d.addCallback(partial(try_to_transform, task, args.xform_address,
+                                  name, args.timeout))
         d.addCallbacks(partial(got_poem, task, address),
                        partial(poem_failed, task, address))
         d.addBoth(partial(done, task))

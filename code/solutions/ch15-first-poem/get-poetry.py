@@ -153,7 +153,8 @@ def get_poetry_from_any(
         except Exception as error:
             if not reactor.running:
                 raise  # Ctrl-C: the reactor is shutting down; try nobody else
-            print(f"Cannot get poetry from {address}: {describe(error)}", file=sys.stderr)
+            print(f"Cannot get poetry from {address}: {describe(error)}",
+                  file=sys.stderr)
             last_error = error
         else:
             return poem, address

@@ -21,8 +21,10 @@ from twisted.python.failure import Failure
 T = TypeVar("T")
 
 
-def deferred_list(deferreds: Iterable[Deferred[T]]) -> Deferred[list[tuple[bool, T | Failure]]]:
-    """A Deferred that fires with a (success, result) pair per Deferred, in list order."""
+def deferred_list(
+    deferreds: Iterable[Deferred[T]],
+) -> Deferred[list[tuple[bool, T | Failure]]]:
+    """A Deferred that fires with a (success, result) pair per Deferred, in order."""
     deferreds = list(deferreds)
     all_fired: Deferred[list[tuple[bool, T | Failure]]] = Deferred()
     results: list = [None] * len(deferreds)
@@ -34,7 +36,7 @@ def deferred_list(deferreds: Iterable[Deferred[T]]) -> Deferred[list[tuple[bool,
         waiting -= 1
         if waiting == 0:
             all_fired.callback(results)
-        return result if succeeded else None  # a failure stops here, as with consumeErrors
+        return result if succeeded else None  # consumeErrors: a failure ends here
 
     for index, d in enumerate(deferreds):
         d.addCallbacks(partial(record, index, True), partial(record, index, False))
@@ -58,7 +60,8 @@ def main() -> None:
     dl = deferred_list([d1, d2, d3])
     dl.addCallback(all_fired)
 
-    for name, d, poem in [("d3", d3, "poem 3"), ("d1", d1, "poem 1"), ("d2", d2, "poem 2")]:
+    firings = [("d3", d3, "poem 3"), ("d1", d1, "poem 1"), ("d2", d2, "poem 2")]
+    for name, d, poem in firings:
         print(f"{name}.callback({poem!r})")
         d.callback(poem)
     print("All three have fired.")

@@ -80,12 +80,13 @@ def parse_args() -> argparse.Namespace:
                         help="interface to listen on (default: 127.0.0.1)")
     parser.add_argument("--listen", metavar="DESCRIPTION",
                         help="where to listen, as an endpoint description, such as "
-                             "unix:/tmp/poetry.sock (default: tcp:PORT:interface=IFACE)")
+                             "unix:/tmp/poetry.sock "
+                             "(default: tcp:PORT:interface=IFACE)")
     return parser.parse_args()
 
 
 def peer_name(address: IAddress) -> str:
-    """Who is connected: a host, or the path of a Unix socket, as a person would write it."""
+    """Who is connected: a host, or the path of a Unix socket, as people write it."""
     if isinstance(address, UNIXAddress):
         return os.fsdecode(address.name) if address.name else "a Unix socket"
     return address.host
@@ -108,25 +109,24 @@ async def serve(reactor: IReactorCore, args: argparse.Namespace) -> None:
     except OSError as error:
         sys.exit(f"Cannot read the poem: {error}")
     factory = PoetryFactory(poem)
-    interface = args.iface.replace(":", r"\:")  # in a description, a colon ends a field
+    interface = args.iface.replace(":", r"\:")  # a colon ends a description's field
     description = args.listen or f"tcp:{args.port}:interface={interface}"
     try:
         endpoint = serverFromString(reactor, description)
-    except ValueError as error:  # an unknown type of endpoint, or a malformed description
+    except ValueError as error:  # an unknown kind of endpoint, or a bad description
         sys.exit(f"Cannot listen on {description}: {error}")
     try:
         port = await endpoint.listen(factory)
     except CannotListenError as error:
         sys.exit(f"Cannot listen on {description}: {error.socketError.strerror}")
-    except OSError as error:  # such as a missing directory for a Unix socket's lock file
+    except OSError as error:  # such as no directory for a Unix socket's lock file
         sys.exit(f"Cannot listen on {description}: {error.strerror}")
     print(f"Serving {args.poem} on {where(port.getHost())}.")
     await Deferred()  # one that never fires: serve until Ctrl-C stops the reactor
 
 
 def main() -> None:
-    # Twisted keeps /dev/null open for good, a spare file descriptor for a server
-    # that runs out of them; Python's development mode may call it a leak at exit.
+    # Twisted's spare descriptor on /dev/null, open for good, is not a leak:
     warnings.filterwarnings("ignore", "unclosed file .*'/dev/null'", ResourceWarning)
     react(serve, [parse_args()])
 
