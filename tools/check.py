@@ -4,7 +4,9 @@ Every step runs, even after one fails, so that one run shows every
 problem.  The steps run in three lanes at once: the doctests and the trial
 tests spend most of their time waiting for the programs they run, so they
 go side by side with the lane that builds the HTML book, checks its
-spelling and opens it in a browser.  Each step's result is printed when it
+spelling and opens it in a browser; once the trial tests are done, their
+lane builds the PDF and the EPUB and measures them (tools/check_formats.py).
+Each step's result is printed when it
 ends.  Steps that run many tests (the doctests, the trial suite, the
 browser test) count each test; the others count as one check each.  With
 no Chromium installed, the browser test says so and counts as skipped,
@@ -64,8 +66,8 @@ def one_check(output: str, status: int) -> tuple[int, int]:
     return (0, 1) if status else (1, 0)
 
 
-def count_browser(output: str, status: int) -> tuple[int, int, int]:
-    """The browser test counts its own checks; with no browser it is skipped."""
+def count_own(output: str, status: int) -> tuple[int, int, int]:
+    """A step that counts its own checks (the browser test: skipped with no browser)."""
     match = re.search(r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$", output, re.M)
     if not match:
         return 0, 1, 0
@@ -79,14 +81,16 @@ LANES = [
         ("HTML build, warning-free", sphinx("html"), one_check),
         ("spelling", sphinx("spelling"), one_check),
         ("browser test of the HTML book", [sys.executable, "tools/browser_test.py"],
-         count_browser),
+         count_own),
     ],
     [("doctests: every example program", [sys.executable, "tools/run_doctests.py"],
       count_doctests)],
     [("trial tests in code/tests, warnings as errors",
       [sys.executable, "-m", "twisted.trial", f"--jobs={TRIAL_JOBS}",
        "--temp-directory", "../_build/_trial_temp", "tests"],
-      count_trial)],
+      count_trial),
+     ("PDF and EPUB: the publisher's checklist", [sys.executable, "tools/check_formats.py"],
+      count_own)],
 ]
 
 

@@ -161,6 +161,17 @@ class BookEpubBuilder(Epub3Builder):
             svg.write_bytes(_DOCTYPE.sub(b"", svg.read_bytes(), count=1))
 
 
+def no_index_page_in_print(app: Sphinx, docname: str, source: list[str]) -> None:
+    """Leave the index page out of the table of contents where there is no such page.
+
+    The HTML and EPUB books have a page "genindex", which the toctree names;
+    the PDF makes its index itself, at the end, and Sphinx would warn that
+    the toctree names a document that does not exist.
+    """
+    if docname == "index" and app.builder.format != "html":
+        source[0] = source[0].replace("\ngenindex\n", "\n")
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     app.add_config_value("book_parts", {}, "env", dict)
     app.add_config_value("book_appendices", [], "env", list)
@@ -172,4 +183,5 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.add_builder(BookEpubBuilder, override=True)
     app.add_config_value("book_description", "", "html", str)
     app.connect("html-page-context", html_page_context)
+    app.connect("source-read", no_index_page_in_print)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

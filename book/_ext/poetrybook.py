@@ -39,11 +39,12 @@ import os
 from difflib import unified_diff
 from pathlib import Path
 
-from docutils import nodes
+from docutils import nodes, utils
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.directives.code import LiteralIncludeReader
 from sphinx.util.docutils import SphinxDirective
+from sphinx.util.nodes import split_explicit_title
 from terminal import typed
 from zope.interface.interface import InterfaceClass
 
@@ -153,19 +154,22 @@ def _api_target(name: str) -> str | None:
 def _api_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     """A link to Twisted's API page for the name, and an entry in the book's index.
 
+    ``{api}`name``` shows the name; ``{api}`text <name>``` shows the text.
+
     The entry is the name's last part, with where it lives:
     "Deferred (twisted.internet.defer)".
     """
-    target = _api_target(text)
+    _, title, name = split_explicit_title(utils.unescape(text))
+    target = _api_target(name)
     if target is None:
-        message = inliner.reporter.warning(f"no such name in Twisted: {text}", line=lineno)
-        return [nodes.literal(rawtext, text)], [message]
+        message = inliner.reporter.warning(f"no such name in Twisted: {name}", line=lineno)
+        return [nodes.literal(rawtext, title)], [message]
     env = inliner.document.settings.env
     anchor = f"index-{env.new_serialno('index')}"
-    where, _, last = text.rpartition(".")
+    where, _, last = name.rpartition(".")
     entry = f"{last} ({where})" if where else last
     index = addnodes.index(entries=[("single", entry, anchor, "", None)])
-    link = nodes.reference(rawtext, "", nodes.literal(text, text), refuri=target)
+    link = nodes.reference(rawtext, "", nodes.literal(title, title), refuri=target)
     return [index, nodes.target("", "", ids=[anchor]), link], []
 
 

@@ -62,11 +62,12 @@ class Download:
 def connect(host: str, port: int) -> socket.socket:
     """Start connecting to a server, and return the socket without waiting."""
     # Looking up a host's name still waits, but not for an address like 127.0.0.1.
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    family, kind, proto, _, address = addresses[0]
     sock = socket.socket(family, kind, proto)
     sock.setblocking(False)
     error = sock.connect_ex(address)
-    if error not in (0, errno.EINPROGRESS):  # EINPROGRESS: select() will tell us how it went
+    if error not in (0, errno.EINPROGRESS):  # EINPROGRESS: select() will say the rest
         sock.close()
         raise OSError(error, os.strerror(error))
     return sock
@@ -100,19 +101,22 @@ def main() -> None:
         try:
             sock = connect(host, port)
         except OSError as error:
-            print(f"Task {task}: cannot get poetry from {host}:{port}: {error.strerror}",
-                  file=sys.stderr)
+            print(f"Task {task}: cannot get poetry from {host}:{port}: "
+                  f"{error.strerror}", file=sys.stderr)
             continue
-        downloads[sock] = Download(task, f"{host}:{port}", time.monotonic() + args.timeout)
+        deadline = time.monotonic() + args.timeout
+        downloads[sock] = Download(task, f"{host}:{port}", deadline)
 
     while downloads:
         # Wait until a socket has connected or has something to read, or
         # until the first deadline: apart from looking up names in
-        # connect(), the only place where this program ever waits.
-        connecting = [sock for sock, download in downloads.items() if not download.connected]
+        # connect(), the only place where this program waits for the network.
+        connecting = [sock for sock, download in downloads.items()
+                      if not download.connected]
         reading = [sock for sock, download in downloads.items() if download.connected]
-        wait = min(download.deadline for download in downloads.values()) - time.monotonic()
-        readable, writable, _ = select.select(reading, connecting, [], max(0, wait))
+        deadline = min(download.deadline for download in downloads.values())
+        wait = max(0, deadline - time.monotonic())
+        readable, writable, _ = select.select(reading, connecting, [], wait)
         now = time.monotonic()
         done = []
         for sock in writable:  # connecting is over: it worked, or it failed
@@ -134,7 +138,8 @@ def main() -> None:
                 done.append(sock)
                 continue
             if data:
-                report(download, f"got {len(data)} bytes of poetry from {download.address}")
+                report(download,
+                       f"got {len(data)} bytes of poetry from {download.address}")
                 download.chunks.append(data)
                 download.deadline = now + args.timeout
             if closed:
@@ -143,7 +148,8 @@ def main() -> None:
                     poems[download.task] = b"".join(download.chunks)
                 else:  # not even one byte: that is no poem
                     report(download, f"cannot get poetry from {download.address}: "
-                                     "the server closed the connection without sending a poem")
+                                     "the server closed the connection "
+                                     "without sending a poem")
                 done.append(sock)
         for sock, download in downloads.items():
             if download.deadline <= now and sock not in done:  # time is up

@@ -48,12 +48,12 @@ class Load:
     def finished(self) -> None:
         """One more client has its outcome; stop once every client has one."""
         self.unfinished -= 1
-        if self.unfinished == 0 and reactor.running:  # not running: Ctrl-C got here first
+        if self.unfinished == 0 and reactor.running:  # if not, Ctrl-C came first
             self.done = True
             reactor.callLater(0, stop_reactor)
 
     def give_up(self) -> None:
-        """The time limit: end every client still waiting, and say what it waited for."""
+        """Time is up: end every client still waiting, and say what it waited for."""
         for factory in self.clients:
             if factory.outcome is not None:
                 continue

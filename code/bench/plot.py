@@ -35,7 +35,7 @@ plt.rcParams.update({
     "axes.grid": True,
     "grid.color": "#dddddd",
     "svg.hashsalt": "twisted-poetry",  # the same ids in every SVG written
-    "svg.fonttype": "path",  # the text as shapes: no fonts needed to show it
+    "svg.fonttype": "none",  # the text as text, in the reader's fonts; no glyph paths
 })
 
 
@@ -56,7 +56,8 @@ def poem_seconds(output: Path, which: str) -> float:
     """How long one poem takes, as run.py wrote it in setup.csv."""
     for row in read_rows(output / "setup.csv"):
         if row[""] == which:
-            return float(re.search(r"([\d.]+) s a poem", row["this machine and this run"])[1])
+            setting = row["this machine and this run"]
+            return float(re.search(r"([\d.]+) s a poem", setting)[1])
     raise ValueError(f"setup.csv has no {which!r}")
 
 
@@ -93,16 +94,19 @@ def plot_server(output: Path) -> None:
     figure, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.2))
     left.plot(loads, [float(v) for v in table["time for the whole load (s)"]],
               marker="^", color=COLORS["Twisted"], label="all the poems")
-    left.axhline(one, linestyle="--", color="#888888", linewidth=1, label="one poem alone")
+    left.axhline(one, linestyle="--", color="#888888", linewidth=1,
+                 label="one poem alone")
     left.set_xscale("log")
     left.set_xlabel("clients at once, C")
     left.set_ylabel("time (s)")
-    left.set_ylim(0, max(2 * one, *(float(v) for v in table["time for the whole load (s)"])))
+    times = [float(v) for v in table["time for the whole load (s)"]]
+    left.set_ylim(0, max(2 * one, *times))
     left.legend(frameon=False, loc="lower right")
     right.plot(loads, [float(v) for v in table["server memory, peak (MiB)"]],
                marker="^", color=COLORS["Twisted"], label="peak")
     right.plot(loads, [float(v) for v in table["server memory, idle (MiB)"]],
-               linestyle="--", color="#888888", linewidth=1, label="idle, before the load")
+               linestyle="--", color="#888888", linewidth=1,
+               label="idle, before the load")
     right.set_xscale("log")
     right.set_xlabel("clients at once, C")
     right.set_ylabel("server memory (MiB)")
@@ -145,7 +149,8 @@ def plot_all(output: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("folder", type=Path, nargs="?", default=ROOT / "book" / "_static" / "bench",
+    parser.add_argument("folder", type=Path, nargs="?",
+                        default=ROOT / "book" / "_static" / "bench",
                         help="where the CSV files are, and the plots go"
                              " (default: book/_static/bench)")
     plot_all(parser.parse_args().folder)

@@ -57,7 +57,7 @@ LOAD = "bench/load.py"
 @dataclass
 class Settings:
     servers: list[int]  # N, for the clients
-    repeats: dict[str, int]  # runs of each client for each N; the table shows the median
+    repeats: dict[str, int]  # runs of each client for each N; the table has the median
     client_poem: list[str]  # the slow servers' --delay and --num-bytes
     loads: list[int]  # C, for the servers
     server_poem: list[str]
@@ -93,9 +93,9 @@ def describe_poem(options: list[str]) -> str:
 # -- processes ----------------------------------------------------------------
 
 def environment() -> dict[str, str]:
-    """The programs run as a reader runs them: no development mode, no warning checks."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONDEVMODE", "PYTHONWARNINGS", "PYTHONTRACEMALLOC", "PYTHONPATH")}
+    """The programs run as a reader runs them: no development mode, no warnings."""
+    left_out = ("PYTHONDEVMODE", "PYTHONWARNINGS", "PYTHONTRACEMALLOC", "PYTHONPATH")
+    env = {k: v for k, v in os.environ.items() if k not in left_out}
     env["PYTHONIOENCODING"] = "utf-8"
     return env
 
@@ -115,16 +115,18 @@ class Processes:
         self.running: list[subprocess.Popen] = []
 
     def start(self, program: str, *args: str, log: str) -> subprocess.Popen:
-        """Start code/<program> in a process group of its own, its output to a log file."""
+        """Start code/<program> in a process group of its own, its output in a log."""
         with open(self.logs / log, "wb") as output:
             process = subprocess.Popen(
-                [sys.executable, str(CODE / program), *args], cwd=ROOT, env=environment(),
+                [sys.executable, str(CODE / program), *args],
+                cwd=ROOT, env=environment(),
                 stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
                 start_new_session=True)
         self.running.append(process)
         return process
 
-    def server(self, program: str, *args: str, log: str) -> tuple[subprocess.Popen, int]:
+    def server(self, program: str, *args: str,
+               log: str) -> tuple[subprocess.Popen, int]:
         """Start a server and read its port from the first line it prints."""
         process = self.start(program, "--port", "0", *args, log=log)
         deadline = time.monotonic() + 10
@@ -195,7 +197,9 @@ TCP_STATES = {"01": "established", "02": "syn-sent", "03": "syn-recv", "0A": "li
 
 
 def sockets(port: int) -> Counter:
-    """Count the TCP sockets to and from a local port, by side and state (/proc/net/tcp).
+    """Count the TCP sockets to and from a local port, by side and state.
+
+    They are read from /proc/net/tcp.
 
     The server's side of a connection has the port as its local port; a
     client's side has it as its remote port.  For the listening socket,
@@ -271,10 +275,12 @@ def measure_clients(settings: Settings, procs: Processes) -> list[dict]:
                 status, output, seconds = procs.run(*arguments(ports[:n]), timeout=120,
                                                     log=f"client-{client}-{n}-{run}.log")
                 if status != 0 or f"Got {n} of {n} poems" not in output:
-                    raise RuntimeError(f"the {client} client failed with {n} servers:\n{output}")
+                    raise RuntimeError(f"the {client} client failed"
+                                       f" with {n} servers:\n{output}")
                 runs.append({"client": client, "servers": n, "run": run,
                              "seconds": round(seconds, 3)})
-                print(f"  {client} client, N = {n}, run {run}: {seconds:.2f} s", flush=True)
+                print(f"  {client} client, N = {n}, run {run}: {seconds:.2f} s",
+                      flush=True)
     return runs
 
 
@@ -301,7 +307,8 @@ def run_load(procs: Processes, port: int, clients: int, limit: float, name: str,
         time.sleep(0.2)
     procs.running.remove(process)
     if not times.exists():
-        raise RuntimeError(f"load.py failed:\n{(procs.logs / f'{name}.log').read_text()}")
+        log = (procs.logs / f"{name}.log").read_text()
+        raise RuntimeError(f"load.py failed:\n{log}")
     with times.open() as file:
         rows = list(csv.DictReader(file))
     return rows, samples
@@ -318,7 +325,8 @@ def most_open(rows: list[dict]) -> int:
     return most
 
 
-def measure_server(settings: Settings, procs: Processes) -> tuple[list[dict], list[dict]]:
+def measure_server(settings: Settings,
+                   procs: Processes) -> tuple[list[dict], list[dict]]:
     """One Twisted slow server for each C, and C clients at once."""
     results, timeline = [], []
     for clients in settings.loads:
@@ -328,7 +336,8 @@ def measure_server(settings: Settings, procs: Processes) -> tuple[list[dict], li
         counters = kernel_counters()
         rows, _ = run_load(procs, port, clients, settings.load_limit,
                            f"load-twisted-{clients}")
-        peak_kib, cpu = memory_kib(server.pid, "VmHWM"), cpu_seconds(server.pid) - idle_cpu
+        peak_kib = memory_kib(server.pid, "VmHWM")
+        cpu = cpu_seconds(server.pid) - idle_cpu
         counters = kernel_counters() - counters
         procs.stop(server)
         complete = [row for row in rows if row["outcome"] == "complete"]
@@ -350,7 +359,8 @@ def measure_server(settings: Settings, procs: Processes) -> tuple[list[dict], li
         timeline += [{"server": "Twisted", "clients": clients, "seconds": row["ended"]}
                      for row in complete]
         print(f"  Twisted server, {clients} clients: {len(complete)} complete"
-              f" in {max(ends):.2f} s, peak memory {peak_kib / 1024:.1f} MiB", flush=True)
+              f" in {max(ends):.2f} s, peak memory {peak_kib / 1024:.1f} MiB",
+              flush=True)
     return results, timeline
 
 
@@ -363,11 +373,12 @@ def measure_blocking_server(settings: Settings, procs: Processes,
         server, port = procs.server(SLOW_SERVER, *settings.server_poem, POEM,
                                     log=f"blocking-server-{clients}.log")
         counters = kernel_counters()
-        rows, samples = run_load(procs, port, clients, limit, f"load-blocking-{clients}",
-                                 sample=True)
+        rows, samples = run_load(procs, port, clients, limit,
+                                 f"load-blocking-{clients}", sample=True)
         counters = kernel_counters() - counters
         procs.stop(server)
-        complete = sorted(float(row["ended"]) for row in rows if row["outcome"] == "complete")
+        complete = sorted(float(row["ended"]) for row in rows
+                          if row["outcome"] == "complete")
         outcomes = Counter(row["outcome"] for row in rows)
         # What the kernel knew just before the time limit, on each side.
         before = [s for t, s in samples if t <= limit - 0.5] or [samples[0][1]]
@@ -377,14 +388,17 @@ def measure_blocking_server(settings: Settings, procs: Processes,
             "time limit (s)": f"{limit:g}",
             "poems complete": len(complete),
             "last poem complete at (s)": f"{complete[-1]:.2f}" if complete else "",
-            "at the limit: part of a poem": outcomes["part of the poem at the time limit"],
+            "at the limit: part of a poem":
+                outcomes["part of the poem at the time limit"],
             "at the limit: connected, no poem": outcomes[
                 "connected, not a byte yet at the time limit"],
-            "at the limit: still connecting": outcomes["still connecting at the time limit"],
+            "at the limit: still connecting":
+                outcomes["still connecting at the time limit"],
             "server side just before: connected": last["server established"],
             "server side just before: half-open": last["server syn-recv"],
             "failed otherwise": clients - len(complete) - sum(
-                n for outcome, n in outcomes.items() if outcome.endswith("the time limit")),
+                n for outcome, n in outcomes.items()
+                if outcome.endswith("the time limit")),
             "listen-queue overflows": counters["ListenOverflows"],
             "SYN cookies sent": counters["SyncookiesSent"],
             f"all clients, {one_poem:g} s each (s)": f"{clients * one_poem:g}",
@@ -415,9 +429,10 @@ def write_transposed(path: Path, results: list[dict]) -> None:
 def write_clients(output: Path, runs: list[dict], settings: Settings) -> None:
     write_csv(output / "clients-runs.csv", ["client", "servers", "run", "seconds"],
               [[r["client"], r["servers"], r["run"], r["seconds"]] for r in runs])
-    median = {(client, n): statistics.median(r["seconds"] for r in runs
-                                             if r["client"] == client and r["servers"] == n)
-              for client in CLIENTS for n in settings.servers}
+    seconds: dict[tuple[str, int], list[float]] = {}
+    for r in runs:
+        seconds.setdefault((r["client"], r["servers"]), []).append(r["seconds"])
+    median = {key: statistics.median(values) for key, values in seconds.items()}
     write_csv(output / "clients.csv",
               ["servers"] + [f"{client} client (s)" for client in CLIENTS],
               [[n] + [f"{median[client, n]:.2f}" for client in CLIENTS]
@@ -426,7 +441,8 @@ def write_clients(output: Path, runs: list[dict], settings: Settings) -> None:
     write_csv(output / "ratios.csv",
               ["client", f"{first} server (s)", f"{last} servers (s)", "ratio"],
               [[client, f"{median[client, first]:.2f}", f"{median[client, last]:.2f}",
-                f"{median[client, last] / median[client, first]:.2f}"] for client in CLIENTS])
+                f"{median[client, last] / median[client, first]:.2f}"]
+               for client in CLIENTS])
 
 
 def write_setup(output: Path, settings: Settings, seconds: float) -> None:
@@ -436,8 +452,9 @@ def write_setup(output: Path, settings: Settings, seconds: float) -> None:
             cpu = line.partition(":")[2].strip()
             break
     memory = Path("/proc/meminfo").read_text().split()[1]  # MemTotal, in KiB
-    twisted = subprocess.run([sys.executable, "-c", "import twisted; print(twisted.__version__)"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    twisted = subprocess.run(
+        [sys.executable, "-c", "import twisted; print(twisted.__version__)"],
+        capture_output=True, text=True, check=True).stdout.strip()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     somaxconn = Path("/proc/sys/net/core/somaxconn").read_text().strip()
     # The chapter shows this file as a table, and reads each cell as Markdown:
@@ -455,7 +472,8 @@ def write_setup(output: Path, settings: Settings, seconds: float) -> None:
         ["slow servers for the clients", describe_poem(settings.client_poem)],
         ["slow servers for the loads", describe_poem(settings.server_poem)],
         ["the poem", f"`{POEM}`, {len((ROOT / POEM).read_bytes())} bytes"],
-        ["runs of each client", ", ".join(f"{c} {n}" for c, n in settings.repeats.items())],
+        ["runs of each client",
+         ", ".join(f"{c} {n}" for c, n in settings.repeats.items())],
         ["measured on", time.strftime("%Y-%m-%d", time.gmtime())],
         ["time for all the measurements", f"{seconds:.0f} s"],
     ]
@@ -465,11 +483,13 @@ def write_setup(output: Path, settings: Settings, seconds: float) -> None:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="small, fast measurements, only to see that everything works")
-    parser.add_argument("--output", type=Path, default=ROOT / "book" / "_static" / "bench",
-                        help="folder for the CSV files and plots (default: book/_static/bench)")
+                        help="small, fast measurements, only to see that all works")
+    parser.add_argument("--output", type=Path,
+                        default=ROOT / "book" / "_static" / "bench",
+                        help="folder for the CSV files and plots"
+                             " (default: book/_static/bench)")
     parser.add_argument("--no-plots", action="store_true",
-                        help="write the CSV files only (plot.py draws the plots from them)")
+                        help="write the CSV files only (plot.py draws the plots)")
     return parser.parse_args()
 
 
@@ -504,7 +524,8 @@ def main() -> None:
         import plot  # here, not at the top: only the plots need matplotlib
 
         plot.plot_all(args.output)
-    print(f"Wrote the measurements to {args.output} in {time.monotonic() - started:.0f} s.")
+    seconds = time.monotonic() - started
+    print(f"Wrote the measurements to {args.output} in {seconds:.0f} s.")
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ class SlowPoetryProtocol(Protocol):
         chunk = poem[self.sent:self.sent + self.factory.num_bytes]
         self.transport.write(chunk)
         self.sent += len(chunk)
-        self.next_chunk = self.factory.clock.callLater(self.factory.delay, self.send_chunk)
+        self.next_chunk = self.factory.clock.callLater(self.factory.delay,
+                                                       self.send_chunk)
 
     def connectionLost(self, reason: Failure) -> None:
         if self.next_chunk is not None:  # the client left in the middle of the poem
@@ -154,7 +155,8 @@ def main() -> None:
     raise_file_limit()
     factory = SlowPoetryFactory(poem, args.num_bytes, args.delay)
     try:
-        port = reactor.listenTCP(args.port, factory, backlog=BACKLOG, interface=args.iface)
+        port = reactor.listenTCP(args.port, factory, backlog=BACKLOG,
+                                 interface=args.iface)
     except CannotListenError as error:
         sys.exit(f"Cannot listen on {args.iface}:{args.port}:"
                  f" {error.socketError.strerror}")

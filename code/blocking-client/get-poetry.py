@@ -37,7 +37,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("addresses", metavar="ADDRESS", nargs="+", type=parse_address,
                         help="a poetry server's [host:]port")
     parser.add_argument("--timeout", type=positive_seconds, default=10.0,
-                        help="seconds to wait for a server to say something (default: 10)")
+                        help="seconds to wait when a server says nothing (default: 10)")
     return parser.parse_args()
 
 
@@ -68,13 +68,13 @@ def main() -> None:
         try:
             poem = get_poetry((host, port), args.timeout)
         except TimeoutError:
-            print(f"Task {task}: {host}:{port} said nothing for {args.timeout:g} seconds",
-                  file=sys.stderr)
+            print(f"Task {task}: {host}:{port} said nothing "
+                  f"for {args.timeout:g} seconds", file=sys.stderr)
             failures += 1
             continue
         except OSError as error:
-            print(f"Task {task}: cannot get poetry from {host}:{port}: {error.strerror or error}",
-                  file=sys.stderr)
+            print(f"Task {task}: cannot get poetry from {host}:{port}: "
+                  f"{error.strerror or error}", file=sys.stderr)
             failures += 1
             continue
         print(f"Task {task}: got {len(poem)} bytes of poetry from {host}:{port}",

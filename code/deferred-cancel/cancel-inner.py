@@ -46,7 +46,8 @@ def main() -> None:
     outer.addCallbacks(got_poem, poem_failed)
     print("Calling outer.callback().")
     outer.callback(FIRST_LINE)
-    print(f"outer.paused is {outer.paused}: outer waits for inner. Calling outer.cancel().")
+    print(f"outer.paused is {outer.paused}: outer waits for inner.")
+    print("Calling outer.cancel().")
     outer.cancel()
     print(f"outer.cancel() has returned. outer.paused is {outer.paused}.")
 

@@ -2,11 +2,14 @@
 
 import io
 import socket
+import struct
+import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from twisted.internet import reactor
+from twisted.internet import reactor, tcp
 from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
@@ -122,6 +125,55 @@ class PoetryProtocolTests(unittest.TestCase):
         protocol, transport, _ = connect(self.factory)
         protocol.dataReceived(b"GET / HTTP/1.1\r\n\r\n\x00\xff")
         self.assertEqual(transport.value(), POEM)
+
+
+class ResetTests(unittest.TestCase):
+    """A client that stalls, then resets the connection, on the real reactor."""
+
+    timeout = 10
+
+    def test_the_reactor_reports_the_reset_and_no_send_fails(self):
+        failed_sends: list[Exception] = []
+        write_some_data = tcp.Connection.writeSomeData
+
+        def watched_write(transport, data):
+            result = write_some_data(transport, data)
+            if isinstance(result, Exception):  # how a send() that failed is reported
+                failed_sends.append(result)
+            return result
+
+        self.patch(tcp.Connection, "writeSomeData", watched_write)
+        client = socket.socket()
+        self.addCleanup(client.close)
+        lost: Deferred[Exception] = Deferred()
+
+        class Protocol(load_program(SERVER).PoetryProtocol):
+            def connectionMade(self):
+                super().connectionMade()
+                # Close with bytes unread and SO_LINGER 0: the kernel sends a reset.
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                  struct.pack("ii", 1, 0))
+                reactor.callLater(0, client.close)
+
+            def connectionLost(self, reason):
+                super().connectionLost(reason)
+                lost.callback(reason.value)  # the exception: a Failure would errback
+
+        factory = load_program(SERVER).PoetryFactory(b"x" * 8_000_000)
+        factory.protocol = Protocol
+        log = io.StringIO()
+        self.patch(sys, "stdout", log)
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        client.connect(("127.0.0.1", port.getHost().port))
+
+        def check(why):
+            self.assertIsInstance(why, ConnectionLost)
+            self.assertEqual(failed_sends, [])
+            self.assertEqual(log.getvalue().splitlines()[-1], "Connection 1: lost: "
+                             "Connection to the other side was lost in a non-clean fashion.")
+
+        return lost.addCallback(check)
 
 
 class AllowListTests(unittest.TestCase):

@@ -203,7 +203,7 @@ class ProxyServiceTests(unittest.TestCase):
     def test_a_failed_download_is_not_cached(self):
         d, _ = quietly(self.service.get_poem)
         self.assertEqual(self.upstream.fail(),
-                         [f"Cannot get the poem from {UPSTREAM}: Connection refused"])
+                         [f"No poem from {UPSTREAM}: Connection refused"])
         self.failureResultOf(d, ConnectionRefusedError)
         self.assertIsNone(self.service.poem)
         d, printed = quietly(self.service.get_poem)
@@ -215,7 +215,7 @@ class ProxyServiceTests(unittest.TestCase):
     def test_an_empty_poem_is_a_failed_download(self):
         d, _ = quietly(self.service.get_poem)
         self.assertEqual(self.upstream.fail(ConnectionError(EMPTY)),
-                         [f"Cannot get the poem from {UPSTREAM}: {EMPTY}"])
+                         [f"No poem from {UPSTREAM}: {EMPTY}"])
         self.failureResultOf(d, ConnectionError)
         self.assertIsNone(self.service.poem)
 
@@ -274,7 +274,7 @@ class ProxyProtocolTests(unittest.TestCase):
     def test_no_poem_upstream_closes_the_connection_and_caches_nothing(self):
         protocol, transport, _ = connect(self.factory)
         self.assertEqual(self.upstream.fail(),
-                         [f"Cannot get the poem from {UPSTREAM}: Connection refused"])
+                         [f"No poem from {UPSTREAM}: Connection refused"])
         self.assertEqual(transport.value(), b"")
         self.assertTrue(transport.disconnecting)
         self.assertIsNone(self.service.poem)
@@ -348,8 +348,8 @@ class ProxyProcessTests(unittest.TestCase):
         upstream_port = reserved.getsockname()[1]
         proxy, port = start_proxy(self, upstream_port)
         self.assertEqual(fetch(port), b"")  # closed without a poem
-        self.assertEqual(read_until(proxy, "Cannot get")[-1],
-                         f"Cannot get the poem from 127.0.0.1:{upstream_port}:"
+        self.assertEqual(read_until(proxy, "No poem from")[-1],
+                         f"No poem from 127.0.0.1:{upstream_port}:"
                          " Connection refused")
         reserved.close()
         upstream = Program(SLOW_SERVER, "--port", str(upstream_port), "--delay", "0.01",
@@ -405,7 +405,7 @@ class ProxyProcessTests(unittest.TestCase):
             self.assertEqual(fetch(port), b"")  # nothing cached: it asks upstream again
             status, log, err = proxy.stop()
             self.assertEqual((status, err), (0, ""), program)
-            failed = f"Cannot get the poem from 127.0.0.1:{upstream_port}: {EMPTY}"
+            failed = f"No poem from 127.0.0.1:{upstream_port}: {EMPTY}"
             self.assertEqual(log.count(failed), 2, f"{program}:\n{log}")
             self.assertEqual(log.count("Cache miss"), 2, f"{program}:\n{log}")
             self.assertNotIn("Cached", log, program)
@@ -422,11 +422,11 @@ class ProxyProcessTests(unittest.TestCase):
                 # A failure, at once: not an empty poem, and not a loop of
                 # requests to itself until the proxy runs out of file descriptors.
                 self.assertEqual(fetch_in_time(self, port), b"", program)
-                self.assertEqual(read_until(proxy, "Cannot get"), [
+                self.assertEqual(read_until(proxy, "No poem from"), [
                     f"Request {request} from 127.0.0.1.",
                     f"Cache miss: fetching the poem from 127.0.0.1:{port}.",
                     "Refused 127.0.0.1: a request from this proxy itself.",
-                    f"Cannot get the poem from 127.0.0.1:{port}: {EMPTY}",
+                    f"No poem from 127.0.0.1:{port}: {EMPTY}",
                 ], program)
                 # Every connection is closed again: the listening socket is all it holds.
                 self.assertEqual(sockets_soon(proxy.popen.pid, 1), 1, program)

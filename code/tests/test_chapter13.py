@@ -10,8 +10,10 @@ chapter's exercises, from code/solutions/ch13-*/.
 
 import io
 import os
+import signal
 import subprocess
 import sys
+import warnings
 
 from twisted.internet import reactor, task
 from twisted.internet.address import IPv4Address
@@ -96,12 +98,13 @@ class StringTransportTests(unittest.TestCase):
         # Ctrl-C; in this test it never runs, so play a running reactor.
         self.patch(reactor, "running", True)
         protocol.connectionLost(Failure(ConnectionLost()))
-        self.assertEqual(log.getvalue().splitlines()[-1], "Connection 1: lost: Connection"
-                         " to the other side was lost in a non-clean fashion.")
+        self.assertEqual(log.getvalue().splitlines()[-1],
+                         "Connection 1: lost: Connection to the other side"
+                         " was lost in a non-clean fashion.")
 
 
 class IdleTimeoutTests(unittest.TestCase):
-    """The client's idle timer, on a Clock instead of the reactor: minutes in no time."""
+    """The client's idle timer, on a Clock in place of the reactor: no waiting."""
 
     def setUp(self):
         self.clock = task.Clock()
@@ -123,7 +126,8 @@ class IdleTimeoutTests(unittest.TestCase):
         # tell the protocol that its connection was aborted.
         self.protocol.connectionLost(Failure(ConnectionAborted()))
         failure = self.failureResultOf(self.deferred, TimeoutError)
-        self.assertEqual(failure.getErrorMessage(), "the server said nothing for 10 seconds")
+        self.assertEqual(failure.getErrorMessage(),
+                         "the server said nothing for 10 seconds")
 
     def test_each_chunk_restarts_the_timer(self):
         poem = POEMS["tyger"]
@@ -131,7 +135,7 @@ class IdleTimeoutTests(unittest.TestCase):
             self.clock.advance(9.5)
             self.protocol.dataReceived(chunk)
         self.clock.advance(9.5)
-        self.assertEqual(self.clock.seconds(), 38.0)  # four pauses, none of them too long
+        self.assertEqual(self.clock.seconds(), 38.0)  # four pauses, none too long
         self.assertFalse(self.transport.disconnected)
         self.protocol.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.successResultOf(self.deferred), poem)
@@ -202,6 +206,51 @@ class TrialTests(unittest.TestCase):
                                  r"print\('Tyger Tyger, burning bright'\)>")
         self.assertIn("(test_waits_forever) still running at 0.1 secs", output)
         self.assertIn("\nFAILED (errors=2)\n", output)
+
+
+    def test_an_error_logged_during_a_test_fails_it(self):
+        status, output = trial(self, "solutions/ch13-tidy-tests", "test_noisy")
+        self.assertEqual(status, 1, output)
+        self.assertIn("builtins.ValueError: a bug in a timer, after the test's Deferred"
+                      " fired\n\ntest_noisy.NoisyTests.test_a_timer_raises\n", output)
+        self.assertIn("Failure: builtins.KeyError: 'no such poem'\n\n"
+                      "test_noisy.NoisyTests.test_forgets_a_failed_deferred\n", output)
+        self.assertRegex(output, r"test_expects_its_error \.\.\. +\[OK\]")
+        self.assertIn("\nFAILED (errors=2, successes=1)\n", output)
+
+    def test_stopping_the_reactor_stops_the_whole_run(self):
+        status, output = trial(self, "solutions/ch13-tidy-tests", "test_stop")
+        self.assertEqual(status, -signal.SIGINT, output)  # as Ctrl-C ends it: $? is 130
+        self.assertIn("\nKeyboardInterrupt\n", output)
+        self.assertIn("test_1_stops_the_reactor", output)
+        self.assertNotIn("test_2_never_runs", output)
+
+
+class ReactorStopTests(unittest.TestCase):
+    """What reactor.stop is while trial runs a test."""
+
+    def test_while_the_test_method_runs_stop_warns(self):
+        self.assertFalse(reactor.running)  # trial has not started it yet
+        # Not called: trial's own reactor would stop for good.  The wrapper is
+        # the function that warns (DeprecationWarning) and calls the original.
+        self.assertEqual(reactor.stop.__qualname__,
+                         "TestCase._makeReactorMethod.<locals>._")
+        self.assertEqual(type(reactor).stop.__qualname__, "ReactorBase.stop")
+
+    def test_while_the_reactor_runs_stop_is_trials_own(self):
+        d = Deferred()
+
+        def look():
+            self.assertTrue(reactor.running)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                stop = reactor.stop  # not called: it would crash the loop
+            self.assertEqual(caught, [])
+            self.assertIn("_wait", stop.__qualname__)  # TestCase._wait()'s: crash()
+            d.callback(None)
+
+        reactor.callLater(0, look)
+        return d
 
 
 class TidySolutionTests(load_program("solutions/ch13-tidy-tests/test_tidy.py").TidyTests):

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from twisted.application import service
+from twisted.application import service, strports
 from twisted.application.service import IServiceMaker
 from twisted.internet import reactor
 from twisted.internet.address import IPv4Address
@@ -137,6 +137,23 @@ class PoetryServiceTests(unittest.TestCase):
         yield service.IService(application).stopService()
         self.assertFalse(poetry.running)
         self.assertIsNone(poetry.listening)
+
+
+class ReadyMadeServiceTests(unittest.TestCase):
+    @inlineCallbacks
+    def test_its_port_logs_the_number_the_system_picked(self):
+        """strports.service() on port 0: the log names the real port, not 0."""
+        lines = capture_log(self)
+        factory = fastpoetry.PoetryFactory(POEMS["tyger"])
+        listening = strports.service("tcp:0:interface=127.0.0.1", factory)
+        listening.startService()
+        [line] = [line for line in lines if " starting on " in line]
+        port = int(line.rpartition(" ")[2])
+        self.assertEqual(line, f"PoetryFactory starting on {port}")
+        self.assertNotEqual(port, 0)
+        poem = yield get_poem(port)
+        self.assertEqual(poem, POEMS["tyger"])
+        yield listening.stopService()
 
 
 class ShutdownTests(unittest.TestCase):
@@ -409,6 +426,20 @@ class TwistdTests(unittest.TestCase):
         self.assertNotIn("Connection 1:", log)  # neither "sent" nor "lost"
         self.assertTrue(log.endswith("Server Shut Down.\n"), log)
 
+    def test_a_rotated_log_is_the_daemons_alone(self):
+        """The first log file is made with the shell's umask, its successors with 077."""
+        process = twistd("--pidfile", str(self.pidfile), "--logfile", str(self.logfile),
+                         "fastpoetry", "code/poetry/science.txt", umask=0o022)
+        self.assertEqual(process.communicate(timeout=20), ("", ""))
+        self.port_in_log()
+        self.assertEqual(self.logfile.stat().st_mode & 0o777, 0o644)
+        self.assertEqual(self.pidfile.stat().st_mode & 0o777, 0o600)
+        os.kill(int(self.pidfile.read_text()), signal.SIGUSR1)  # rotate the log
+        rotated = self.folder / "twistd.log.1"
+        wait_until(rotated.exists, what="the log to be rotated")
+        self.assertEqual(rotated.stat().st_mode & 0o777, 0o644)  # the old file, renamed
+        self.assertEqual(self.logfile.stat().st_mode & 0o777, 0o600)  # the new one
+
     def test_the_plugin_is_found_on_the_python_path(self):
         process = twistd("--help")
         out, err = process.communicate(timeout=20)
@@ -472,3 +503,67 @@ class SeveralPoemsTests(unittest.TestCase):
         self.assertEqual(err, "")
         self.assertNotIn("Traceback", out)
         self.assertIn("Server Shut Down.", out)
+
+
+NOISY_PLUGIN = """\
+from twisted.application.service import IServiceMaker, Service
+from twisted.plugin import IPlugin
+from twisted.python import usage
+from zope.interface import implementer
+
+print("importing noisy_plugin")
+{imports}
+
+@implementer(IServiceMaker, IPlugin)
+class NoisyServiceMaker:
+    tapname = "noisy"
+    description = "Says so when it is imported."
+    options = usage.Options
+
+    def makeService(self, options):
+        return Service()
+
+
+serviceMaker = NoisyServiceMaker()
+"""
+
+
+class PluginLoadingTests(unittest.TestCase):
+    """When twistd imports a plugin module: on every run that lists the subcommands."""
+
+    def plugin_folder(self, imports: str = "") -> Path:
+        folder = Path(self.mktemp()).resolve()
+        (folder / "twisted" / "plugins").mkdir(parents=True)
+        (folder / "twisted" / "plugins" / "noisy_plugin.py").write_text(
+            NOISY_PLUGIN.format(imports=imports))
+        return folder
+
+    def run_twistd(self, folder: Path, *args: str) -> tuple[int, str]:
+        process = twistd(*args, path=folder)
+        out, err = process.communicate(timeout=20)
+        return process.returncode, out + err
+
+    def test_every_help_imports_every_plugin_module(self):
+        folder = self.plugin_folder()
+        for run in range(3):
+            status, out = self.run_twistd(folder, "--help")
+            self.assertEqual(status, 0, out)
+            self.assertEqual(out.count("importing noisy_plugin\n"), 1, f"run {run}")
+            self.assertIn("noisy", out)
+            self.assertTrue((folder / "twisted" / "plugins" / "dropin.cache").exists())
+
+    def test_a_run_with_a_subcommand_imports_it_too(self):
+        folder = self.plugin_folder()
+        self.run_twistd(folder, "--help")  # the cache is up to date from now on
+        status, out = self.run_twistd(folder, "noisy", "--help")
+        self.assertEqual(status, 0, out)
+        self.assertIn("importing noisy_plugin\n", out)
+
+    def test_a_plugin_that_imports_the_reactor_breaks_reactor_when_its_cache_is_old(self):
+        folder = self.plugin_folder(imports="from twisted.internet import reactor")
+        status, out = self.run_twistd(folder, "--reactor=poll", "--help")
+        self.assertEqual(status, 1, out)  # the cache was rebuilt before poll was installed
+        self.assertIn("The specified reactor cannot be used, failed with error: "
+                      "reactor already installed.", out)
+        status, out = self.run_twistd(folder, "--reactor=poll", "--help")
+        self.assertEqual(status, 0, out)  # the cache is up to date: the import comes later

@@ -45,7 +45,8 @@ from tests.test_chapter12 import (
 
 FOLDER = "deferred-cancel"
 PROGRAMS = {name: f"{FOLDER}/{name}.py"
-            for name in ("cancel", "no-canceller", "canceller", "canceller-fires", "cancel-inner")}
+            for name in ("cancel", "no-canceller", "canceller", "canceller-fires", "cancel-inner",
+                         "cancel-generator")}
 PROXY = "twisted-server-4/poetry-proxy.py"
 OLD_PROXY = "twisted-server-3/poetry-proxy.py"
 DEADLINE = "solutions/ch17-deadline/poetry-proxy.py"
@@ -122,11 +123,41 @@ class SmallProgramTests(unittest.TestCase):
             "d.cancel() has returned.",
         ])
 
+    def test_cancel_generator(self):
+        self.assertEqual(output_of(self, PROGRAMS["cancel-generator"]), [
+            "CancelledError is an Exception: True",
+            "1. Canceling poem_or_placeholder() while it waits.",
+            "stop_download, the download's canceller, runs.",
+            "poem_or_placeholder caught CancelledError() at its yield.",
+            "got_poem got '[no poem today]'",
+            "2. Canceling poem_or_nothing() while it waits.",
+            "stop_download, the download's canceller, runs.",
+            "poem_or_nothing caught CancelledError() at its yield, and raises it.",
+            "poem_failed got Failure CancelledError()",
+        ])
+
+    def test_a_coroutine_is_canceled_at_its_await_in_the_same_way(self):
+        caught = []
+
+        async def poem_or_placeholder(download):
+            try:
+                return await download
+            except Exception as error:
+                caught.append(error)
+                return "[no poem today]"
+
+        d = Deferred.fromCoroutine(poem_or_placeholder(Deferred()))
+        d.cancel()
+        self.assertEqual(self.successResultOf(d), "[no poem today]")
+        [error] = caught
+        self.assertIsInstance(error, CancelledError)
+
     def test_cancel_inner(self):
         self.assertEqual(output_of(self, PROGRAMS["cancel-inner"]), [
             "Calling outer.callback().",
             "fetch_the_rest got 'Tyger Tyger, burning bright,', returns inner",
-            "outer.paused is 1: outer waits for inner. Calling outer.cancel().",
+            "outer.paused is 1: outer waits for inner.",
+            "Calling outer.cancel().",
             "stop_inner, inner's canceller, runs.",
             "poem_failed got Failure CancelledError()",
             "outer.cancel() has returned. outer.paused is 0.",
@@ -277,7 +308,7 @@ class ProxyProtocolTests(unittest.TestCase):
         _, transport, _ = connect(self.factory)
         _, printed = quietly(self.upstream.downloads[0].errback,
                              Failure(ConnectionRefusedError(111)))
-        self.assertEqual(printed, [f"Cannot get the poem from {UPSTREAM}: Connection refused"])
+        self.assertEqual(printed, [f"No poem from {UPSTREAM}: Connection refused"])
         self.assertTrue(transport.disconnecting)
 
     def test_ctrl_c_cancels_nothing_and_logs_nothing(self):
@@ -481,7 +512,7 @@ class ProxyProcessTests(unittest.TestCase):
             self.assertEqual(self.upstream.connections, connections)  # it asked again
         status, log, err = proxy.stop()
         self.assertEqual((status, err), (0, ""))
-        failed = f"Cannot get the poem from 127.0.0.1:{self.upstream_port}: {EMPTY}"
+        failed = f"No poem from 127.0.0.1:{self.upstream_port}: {EMPTY}"
         self.assertEqual(log.count(failed), 2, log)
         self.assertNotIn("Cached", log)
 
@@ -498,11 +529,11 @@ class OwnUpstreamTests(unittest.TestCase):
                              f"Proxy on 127.0.0.1:{port} for 127.0.0.1:{port}.\n")
             for request in (1, 2):
                 self.assertEqual(fetch_in_time(self, port), b"", program)
-                self.assertEqual(read_until(proxy, "Cannot get"), [
+                self.assertEqual(read_until(proxy, "No poem from"), [
                     f"Request {request} from 127.0.0.1.",
                     f"Cache miss: fetching the poem from 127.0.0.1:{port}.",
                     "Refused 127.0.0.1: a request from this proxy itself.",
-                    f"Cannot get the poem from 127.0.0.1:{port}: {EMPTY}",
+                    f"No poem from 127.0.0.1:{port}: {EMPTY}",
                 ], program)
                 self.assertEqual(sockets_soon(proxy.popen.pid, 1), 1, program)
             status, log, err = proxy.stop()

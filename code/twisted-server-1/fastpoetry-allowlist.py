@@ -11,8 +11,8 @@ the allow-list: it returns None, and Twisted closes the connection at once.
 Run it, then fetch the poem with netcat from an address on the list (on
 Linux all of 127.0.0.0/8 is loopback, and -s chooses the source address):
 
-    python code/twisted-server-1/fastpoetry-allowlist.py --port 10001 --allow 127.0.0.2 \
-        code/poetry/science.txt
+    python code/twisted-server-1/fastpoetry-allowlist.py --port 10001 \
+        --allow 127.0.0.2 code/poetry/science.txt
     nc -d -s 127.0.0.2 127.0.0.1 10001
 """
 

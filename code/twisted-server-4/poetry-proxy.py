@@ -130,14 +130,14 @@ class ProxyService:
     """The poem of one upstream server, fetched the first time it is asked for."""
 
     def __init__(self, host: str, port: int,
-                 get_poetry: Callable[[str, int], Deferred[bytes]] = get_poetry) -> None:
+                 get_poetry: Callable[..., Deferred[bytes]] = get_poetry) -> None:
         self.upstream = f"{host}:{port}"
         self.host, self.port = host, port
         self.get_poetry = get_poetry  # how to download: tests give the service a fake
         self.poem: bytes | None = None  # the cache: None until a download succeeds
 
     def get_poem(self) -> Deferred[bytes]:
-        """Return a Deferred for the poem; it has fired already if the poem is cached."""
+        """A Deferred for the poem, which has fired already if the poem is cached."""
         if self.poem is not None:
             print(f"Cache hit: {len(self.poem)} bytes.")
             return succeed(self.poem)
@@ -157,7 +157,7 @@ class ProxyService:
         if failure.check(CancelledError):
             print(f"Canceled the download from {self.upstream}.")
         else:
-            print(f"Cannot get the poem from {self.upstream}: {describe(failure)}")
+            print(f"No poem from {self.upstream}: {describe(failure)}")
         return failure  # nothing cached; the protocol that asked gets the failure
 
 
@@ -217,9 +217,9 @@ class PoetryProxyFactory(ServerFactory):
         self.requests = 0  # requests so far, counted by the protocols
 
     def buildProtocol(self, addr: IPv4Address) -> PoetryProxyProtocol | None:
-        if from_this_process(addr):  # our own download: the upstream server is this proxy
+        if from_this_process(addr):  # our own download: the proxy is its own upstream
             print(f"Refused {addr.host}: a request from this proxy itself.")
-            return None  # no protocol: Twisted closes the connection, and no poem goes out
+            return None  # no protocol: Twisted closes the connection, no poem goes out
         return super().buildProtocol(addr)
 
 

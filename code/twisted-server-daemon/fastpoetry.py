@@ -13,8 +13,10 @@ files in this folder hand the service to twistd:
 Run either from the repository's top folder, with this folder on the
 Python path:
 
-    PYTHONPATH=code/twisted-server-daemon twistd -n -y code/twisted-server-daemon/fastpoetry.tac
-    PYTHONPATH=code/twisted-server-daemon twistd -n fastpoetry --port 10001 code/poetry/science.txt
+    PYTHONPATH=code/twisted-server-daemon \
+        twistd -n -y code/twisted-server-daemon/fastpoetry.tac
+    PYTHONPATH=code/twisted-server-daemon \
+        twistd -n fastpoetry --port 10001 code/poetry/science.txt
 """
 
 from pathlib import Path
@@ -38,7 +40,8 @@ class PoetryProtocol(Protocol):
         self.factory.connections += 1
         self.number = self.factory.connections  # this connection's own number
         peer = self.transport.getPeer()
-        self.log.info("Connection {number} from {host}.", number=self.number, host=peer.host)
+        self.log.info("Connection {number} from {host}.",
+                      number=self.number, host=peer.host)
         self.transport.write(self.factory.poem)  # buffered: returns at once
         self.transport.loseConnection()  # once the buffer has been written
 

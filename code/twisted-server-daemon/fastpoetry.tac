@@ -9,7 +9,8 @@ two environment variables instead:
 
 Run it in the foreground, from the repository's top folder:
 
-    PYTHONPATH=code/twisted-server-daemon twistd -n -y code/twisted-server-daemon/fastpoetry.tac
+    PYTHONPATH=code/twisted-server-daemon \
+        twistd -n -y code/twisted-server-daemon/fastpoetry.tac
 """
 
 import os
@@ -23,7 +24,8 @@ poem = Path(os.environ.get("POETRY_FILE", "code/poetry/science.txt"))
 port_text = os.environ.get("POETRY_PORT", "0")
 if not port_text.isdigit() or int(port_text) > 65535:
     # twistd prints the message and exits with status 1.
-    raise SystemExit(f"POETRY_PORT: not a port number from 0 to 65535: {port_text!r}")
+    raise SystemExit("POETRY_PORT: not a port number from 0 to 65535:"
+                     f" {port_text!r}")
 port = int(port_text)
 
 application = service.Application("fastpoetry")

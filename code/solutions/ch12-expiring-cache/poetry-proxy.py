@@ -10,7 +10,8 @@ tests, which moves only when a test tells it to.
 Run a poetry server, the proxy in front of it, and fetch a few times:
 
     python code/blocking-server/slowpoetry.py --port 10001 code/poetry/science.txt
-    python code/solutions/ch12-expiring-cache/poetry-proxy.py --port 10002 --max-age 5 10001
+    python code/solutions/ch12-expiring-cache/poetry-proxy.py --port 10002 \
+        --max-age 5 10001
     nc -d 127.0.0.1 10002
 """
 
@@ -135,7 +136,7 @@ class ProxyService:
         self.fetched = 0.0  # when the cached poem arrived, by self.clock
 
     def get_poem(self) -> Deferred[bytes]:
-        """Return a Deferred for the poem; it has fired already if the poem is cached."""
+        """A Deferred for the poem, which has fired already if the poem is cached."""
         if self.poem is not None:
             age = self.clock.seconds() - self.fetched
             if age < self.max_age:
@@ -157,7 +158,7 @@ class ProxyService:
     def download_failed(self, failure: Failure) -> Failure:
         if not reactor.running:
             return failure  # Ctrl-C: the reactor closed the download as it shut down
-        print(f"Cannot get the poem from {self.upstream}: {describe(failure)}")
+        print(f"No poem from {self.upstream}: {describe(failure)}")
         return failure  # nothing cached; the protocol that asked gets the failure
 
 
@@ -215,9 +216,9 @@ class PoetryProxyFactory(ServerFactory):
         self.requests = 0  # requests so far, counted by the protocols
 
     def buildProtocol(self, addr: IPv4Address) -> PoetryProxyProtocol | None:
-        if from_this_process(addr):  # our own download: the upstream server is this proxy
+        if from_this_process(addr):  # our own download: the proxy is its own upstream
             print(f"Refused {addr.host}: a request from this proxy itself.")
-            return None  # no protocol: Twisted closes the connection, and no poem goes out
+            return None  # no protocol: Twisted closes the connection, no poem goes out
         return super().buildProtocol(addr)
 
 
@@ -250,7 +251,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("upstream", metavar="UPSTREAM", type=parse_address,
                         help="the upstream poetry server's [host:]port")
-    parser.add_argument("--max-age", type=delay_seconds, default=60.0, metavar="SECONDS",
+    parser.add_argument("--max-age", type=delay_seconds, default=60.0,
+                        metavar="SECONDS",
                         help="fetch the poem again once it is this old (default: 60)")
     parser.add_argument("--port", type=port_number, default=0,
                         help="port to listen on (default: 0, the system picks one)")

@@ -125,15 +125,15 @@ class ProxyService:
     """The poem of one upstream server, fetched once for all who ask while it comes."""
 
     def __init__(self, host: str, port: int,
-                 get_poetry: Callable[[str, int], Deferred[bytes]] = get_poetry) -> None:
+                 get_poetry: Callable[..., Deferred[bytes]] = get_poetry) -> None:
         self.upstream = f"{host}:{port}"
         self.host, self.port = host, port
         self.get_poetry = get_poetry  # how to download: tests give the service a fake
         self.poem: bytes | None = None  # the cache: None until a download succeeds
-        self.waiting: list[Deferred[bytes]] | None = None  # while a download is under way
+        self.waiting: list[Deferred[bytes]] | None = None  # while a download is on
 
     def get_poem(self) -> Deferred[bytes]:
-        """Return a Deferred for the poem; it has fired already if the poem is cached."""
+        """A Deferred for the poem, which has fired already if the poem is cached."""
         if self.poem is not None:
             print(f"Cache hit: {len(self.poem)} bytes.")
             return succeed(self.poem)
@@ -156,8 +156,8 @@ class ProxyService:
             d.callback(poem)
 
     def download_failed(self, failure: Failure) -> None:
-        if reactor.running:  # if not, Ctrl-C closed the download as the reactor shut down
-            print(f"Cannot get the poem from {self.upstream}: {describe(failure)}")
+        if reactor.running:  # if not, Ctrl-C closed the download as the reactor stopped
+            print(f"No poem from {self.upstream}: {describe(failure)}")
         waiting, self.waiting = self.waiting or [], None  # nothing cached
         for d in waiting:
             d.errback(failure)
@@ -217,9 +217,9 @@ class PoetryProxyFactory(ServerFactory):
         self.requests = 0  # requests so far, counted by the protocols
 
     def buildProtocol(self, addr: IPv4Address) -> PoetryProxyProtocol | None:
-        if from_this_process(addr):  # our own download: the upstream server is this proxy
+        if from_this_process(addr):  # our own download: the proxy is its own upstream
             print(f"Refused {addr.host}: a request from this proxy itself.")
-            return None  # no protocol: Twisted closes the connection, and no poem goes out
+            return None  # no protocol: Twisted closes the connection, no poem goes out
         return super().buildProtocol(addr)
 
 

@@ -5,7 +5,8 @@ takes longer than --deadline seconds.  Its tests in test_chapter08.py wait
 for real; these replace the program's reactor with a MemoryReactorClock,
 play the network by hand, and take no time at all.
 
-    cd code && PYTHONPATH=solutions/ch13-deadline-clock python -m twisted.trial test_deadline
+    cd code
+    PYTHONPATH=solutions/ch13-deadline-clock python -m twisted.trial test_deadline
 
 The book's suite runs them as tests.test_chapter13.DeadlineSolutionTests.
 """
@@ -30,7 +31,8 @@ class DeadlineTests(unittest.TestCase):
         [(_, _, self.factory, _, _)] = self.reactor.tcpClients
         [connector] = self.reactor.connectors
         self.hang_ups = []
-        self.patch(connector, "disconnect", lambda: self.hang_ups.append(self.reactor.seconds()))
+        self.patch(connector, "disconnect",
+                   lambda: self.hang_ups.append(self.reactor.seconds()))
 
     def connect(self):
         """Play the network: the connection is made."""
@@ -48,10 +50,10 @@ class DeadlineTests(unittest.TestCase):
         protocol.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.successResultOf(self.d), POEMS["tyger"])
         self.assertEqual(self.hang_ups, [])
-        self.assertEqual(self.reactor.getDelayedCalls(), [])  # the deadline was cancelled
+        self.assertEqual(self.reactor.getDelayedCalls(), [])  # the deadline: cancelled
 
     def test_a_slow_server_loses_the_race(self):
-        """A line every 5 seconds keeps the idle timer quiet; at 30 seconds, time is up."""
+        """A line every 5 seconds keeps the idle timer quiet; time is up at 30."""
         protocol = self.connect()
         for line in POEMS["tyger"].splitlines(keepends=True)[:6]:
             self.assertNoResult(self.d)

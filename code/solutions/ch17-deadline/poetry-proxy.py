@@ -143,7 +143,7 @@ class ProxyService:
         self.poem: bytes | None = None  # the cache: None until a download succeeds
 
     def get_poem(self) -> Deferred[bytes]:
-        """Return a Deferred for the poem; it has fired already if the poem is cached."""
+        """A Deferred for the poem, which has fired already if the poem is cached."""
         if self.poem is not None:
             print(f"Cache hit: {len(self.poem)} bytes.")
             return succeed(self.poem)
@@ -163,11 +163,11 @@ class ProxyService:
             return failure  # Ctrl-C: the reactor closed the download as it shut down
         if failure.check(CancelledError):
             print(f"Canceled the download from {self.upstream}.")
-        elif failure.check(defer.TimeoutError):  # addTimeout's, not Python's TimeoutError
+        elif failure.check(defer.TimeoutError):  # addTimeout's, not Python's
             print(f"Canceled the download from {self.upstream}:"
                   f" no poem after {self.deadline:g} seconds.")
         else:
-            print(f"Cannot get the poem from {self.upstream}: {describe(failure)}")
+            print(f"No poem from {self.upstream}: {describe(failure)}")
         return failure  # nothing cached; the protocol that asked gets the failure
 
 
@@ -227,9 +227,9 @@ class PoetryProxyFactory(ServerFactory):
         self.requests = 0  # requests so far, counted by the protocols
 
     def buildProtocol(self, addr: IPv4Address) -> PoetryProxyProtocol | None:
-        if from_this_process(addr):  # our own download: the upstream server is this proxy
+        if from_this_process(addr):  # our own download: the proxy is its own upstream
             print(f"Refused {addr.host}: a request from this proxy itself.")
-            return None  # no protocol: Twisted closes the connection, and no poem goes out
+            return None  # no protocol: Twisted closes the connection, no poem goes out
         return super().buildProtocol(addr)
 
 
@@ -265,7 +265,8 @@ def parse_args() -> argparse.Namespace:
                         help="port to listen on (default: 0, the system picks one)")
     parser.add_argument("--iface", default="127.0.0.1",
                         help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--deadline", type=positive_seconds, default=10.0, metavar="SECONDS",
+    parser.add_argument("--deadline", type=positive_seconds, default=10.0,
+                        metavar="SECONDS",
                         help="cancel a download that takes longer (default: 10)")
     return parser.parse_args()
 

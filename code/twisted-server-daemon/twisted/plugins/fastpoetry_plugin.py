@@ -5,7 +5,8 @@ Python path, so put this file's grandparent folder on it.  From the
 repository's top folder:
 
     PYTHONPATH=code/twisted-server-daemon twistd fastpoetry --help
-    PYTHONPATH=code/twisted-server-daemon twistd -n fastpoetry --port 10001 code/poetry/science.txt
+    PYTHONPATH=code/twisted-server-daemon \
+        twistd -n fastpoetry --port 10001 code/poetry/science.txt
 
 Do not add an __init__.py to twisted/ or twisted/plugins/ here: the
 folders must not be packages of their own, or they would hide Twisted.
@@ -23,8 +24,8 @@ from zope.interface import implementer
 def port_number(text: str) -> int:
     """A port to listen on, from 0 to 65535; 0 lets the system pick one."""
     port = int(text)
-    if not 0 <= port <= 65535:
-        raise ValueError(f"not a port number from 0 to 65535: {text!r}")  # a usage error
+    if not 0 <= port <= 65535:  # usage.Options turns a ValueError into a usage error
+        raise ValueError(f"not a port number from 0 to 65535: {text!r}")
     return port
 
 
@@ -33,7 +34,8 @@ class Options(usage.Options):
 
     synopsis = "[options] poem"
     optParameters = [
-        ["port", None, 0, "Port to listen on; 0 lets the system pick one.", port_number],
+        ["port", None, 0, "Port to listen on; 0 lets the system pick one.",
+         port_number],
         ["iface", None, "127.0.0.1", "Interface to listen on."],
     ]
 

@@ -46,7 +46,7 @@ class PoemsServiceMaker:
         poems = MultiService()
         for path in options["poems"]:
             poetry = PoetryService(path, 0, options["iface"])
-            poetry.setName(path.stem)  # a name must be unique among the parent's children
+            poetry.setName(path.stem)  # unique among the parent's children
             poetry.setServiceParent(poems)
         return poems
 
