@@ -107,6 +107,11 @@ EXAMPLES: dict[int, Example] = {
                  " --num-bytes 50 code/poetry/science.txt",),
                 ("python code/bench/load.py --clients 1000 --poem code/poetry/science.txt"
                  " 10001",)),
+    22: Example("the streaming proxy in front of the streaming server",
+                ("python code/backpressure/streampoetry.py --port 10001"
+                 " code/poetry/science.txt",
+                 "python code/backpressure/poetry-proxy.py --port 10002 10001"),
+                ("python code/async-client/get-poetry.py 10002",)),
 }
 
 

@@ -142,6 +142,16 @@ PROGRAMS: dict[str, list[Case]] = {
     "bench/load.py": [("ADDRESS", BAD_ADDRESS, ("--poem", POEM, "{}")),
                       option("--clients", BAD_COUNT, "--poem", POEM, "10001"),
                       option("--time-limit", BAD_SECONDS, "--poem", POEM, "10001")],
+    # chapter 22
+    "backpressure/streampoetry.py": server(),
+    "backpressure/filesender.py": server(),
+    "backpressure/poetry-proxy.py": proxy(),
+    "backpressure/stalled-client.py": [("ADDRESS", BAD_ADDRESS, ("{}",)),
+                                       option("--num-bytes", BAD_COUNT, "10001")],
+    "backpressure/memory.py": [("ADDRESS", BAD_ADDRESS, ("{}",))],
+    "solutions/ch22-pull-producer/streampoetry-pull.py": server(),
+    "solutions/ch22-rate-limit/streampoetry-rate.py": server(
+        option("--rate", BAD_COUNT, POEM)),
 }
 
 
