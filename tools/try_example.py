@@ -107,11 +107,20 @@ EXAMPLES: dict[int, Example] = {
                  " --num-bytes 50 code/poetry/science.txt",),
                 ("python code/bench/load.py --clients 1000 --poem code/poetry/science.txt"
                  " 10001",)),
+    21: Example("the transformation server running rev, a program, for client 6",
+                ("python code/processes/transformedpoetry.py --port 10001",
+                 slow(10002, "science")),
+                ("python code/twisted-client-6/get-poetry.py --transform rev 10001 10002",)),
     22: Example("the streaming proxy in front of the streaming server",
                 ("python code/backpressure/streampoetry.py --port 10001"
                  " code/poetry/science.txt",
                  "python code/backpressure/poetry-proxy.py --port 10002 10001"),
                 ("python code/async-client/get-poetry.py 10002",)),
+    23: Example("poems over HTTP: the index with curl, two poems with treq",
+                ("python code/http/poetry-site.py --port 10001 code/poetry/science.txt"
+                 " code/poetry/tyger.txt",),
+                ("curl -s http://127.0.0.1:10001/",
+                 "python code/http/get-poems.py 10001/science 10001/tyger")),
 }
 
 

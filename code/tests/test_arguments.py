@@ -47,6 +47,9 @@ BAD_PAUSE = ("-1", "nan", "inf")
 BAD_COUNT = ("0", "-5")
 """Not a positive whole number."""
 
+BAD_POEM_URL = ("10001", "70000/science", "0/science", "10001/")
+"""Not a poem's [host:]port/name (chapter 23): no name, or no port a server can have."""
+
 
 Case = tuple[str, tuple[str, ...], tuple[str, ...]]
 """(argument, impossible values, command line with {} where the value goes)"""
@@ -142,6 +145,27 @@ PROGRAMS: dict[str, list[Case]] = {
     "bench/load.py": [("ADDRESS", BAD_ADDRESS, ("--poem", POEM, "{}")),
                       option("--clients", BAD_COUNT, "--poem", POEM, "10001"),
                       option("--time-limit", BAD_SECONDS, "--poem", POEM, "10001")],
+    # chapter 23
+    "http/poetry-site.py": server(),
+    "http/slow-poetry-site.py": server(option("--delay", BAD_PAUSE, POEM),
+                                      option("--num-bytes", BAD_COUNT, POEM)),
+    "http/get-poems.py": [("POEM", BAD_POEM_URL, ("{}",)),
+                          option("--timeout", BAD_SECONDS, "10001/science")],
+    "http/agent-get.py": [("POEM", BAD_POEM_URL, ("{}",)),
+                          option("--timeout", BAD_SECONDS, "10001/science")],
+    "solutions/ch23-lower/lower-poetry-site.py": server(),
+    "solutions/ch23-first-poem/first-poem.py": [
+        ("POEM", BAD_POEM_URL, ("{}",)), option("--timeout", BAD_SECONDS, "10001/science")],
+    # chapter 21
+    "processes/spawn.py": [option("--time-limit", BAD_SECONDS, "--", "rev")],
+    "processes/slowcaps.py": [option("--delay", BAD_SECONDS)],
+    "processes/transformedpoetry.py": server(option("--time-limit", BAD_SECONDS), rest=()),
+    "solutions/ch21-output-limit/transformedpoetry.py": server(
+        option("--time-limit", BAD_SECONDS), option("--max-output", BAD_COUNT), rest=()),
+    "stdio-client/print-blocks.py": [option("--lines", BAD_COUNT)],
+    "stdio-client/get-poetry.py": [option("--timeout", BAD_SECONDS)],
+    "solutions/ch21-at-most/get-poetry.py": [option("--timeout", BAD_SECONDS),
+                                             option("--at-most", BAD_COUNT)],
     # chapter 22
     "backpressure/streampoetry.py": server(),
     "backpressure/filesender.py": server(),
