@@ -107,6 +107,10 @@ EXAMPLES: dict[int, Example] = {
                  " --num-bytes 50 code/poetry/science.txt",),
                 ("python code/bench/load.py --clients 1000 --poem code/poetry/science.txt"
                  " 10001",)),
+    20: Example("a blocking transformation in a thread, and a fast one answered meanwhile",
+                ("python code/threads/transformedpoetry.py --port 10001",),
+                ("printf '33:rhyme.Tyger Tyger, burning bright,' | nc 127.0.0.1 10001; echo",
+                 "printf '26:cummingsify.BURNING BRIGHT,' | nc 127.0.0.1 10001; echo")),
     21: Example("the transformation server running rev, a program, for client 6",
                 ("python code/processes/transformedpoetry.py --port 10001",
                  slow(10002, "science")),

@@ -156,6 +156,15 @@ PROGRAMS: dict[str, list[Case]] = {
     "solutions/ch23-lower/lower-poetry-site.py": server(),
     "solutions/ch23-first-poem/first-poem.py": [
         ("POEM", BAD_POEM_URL, ("{}",)), option("--timeout", BAD_SECONDS, "10001/science")],
+    # chapter 20
+    "threads/ticker.py": [option("--seconds", BAD_SECONDS), option("--where", ("nowhere",)),
+                          option("--work", ("dance",))],
+    "threads/gil.py": [option("--count", BAD_COUNT)],
+    "threads/transformedpoetry.py": server(rest=()),
+    "solutions/ch20-thread-pool/transformedpoetry.py": server(
+        option("--threads", BAD_COUNT), rest=()),
+    "solutions/ch20-deadline/transformedpoetry.py": server(
+        option("--deadline", BAD_SECONDS), rest=()),
     # chapter 21
     "processes/spawn.py": [option("--time-limit", BAD_SECONDS, "--", "rev")],
     "processes/slowcaps.py": [option("--delay", BAD_SECONDS)],
