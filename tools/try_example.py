@@ -101,7 +101,8 @@ EXAMPLES: dict[int, Example] = {
     18: Example("the async/await client, against slow servers and an endpoint server",
                 (slow(10001, "science"), slow(10002, "ozymandias"),
                  "python code/async-await/fastpoetry.py --port 10003 code/poetry/tyger.txt"),
-                ("python code/async-await/get-poetry-react.py 10001 10002 10003",)),
+                ("python code/async-await/get-poetry-react.py --outcomes success,success,success"
+                 " 10001 10002 10003",)),
     19: Example("a thousand clients at once on one Twisted slow server",
                 ("python code/bench/twisted-slowpoetry.py --port 10001 --delay 0.1"
                  " --num-bytes 50 code/poetry/science.txt",),
@@ -125,6 +126,12 @@ EXAMPLES: dict[int, Example] = {
                  " code/poetry/tyger.txt",),
                 ("curl -s http://127.0.0.1:10001/",
                  "python code/http/get-poems.py 10001/science 10001/tyger")),
+    26: Example("chapter 18's client written with asyncio and with Trio",
+                (slow(10001, "science"), slow(10002, "ozymandias")),
+                ("python code/other-ways/get-poetry-asyncio.py --outcomes success,success"
+                 " 10001 10002",
+                 "python code/other-ways/get-poetry-trio.py --outcomes success,success"
+                 " 10001 10002")),
 }
 
 

@@ -185,6 +185,12 @@ PROGRAMS: dict[str, list[Case]] = {
     "solutions/ch22-pull-producer/streampoetry-pull.py": server(),
     "solutions/ch22-rate-limit/streampoetry-rate.py": server(
         option("--rate", BAD_COUNT, POEM)),
+    # chapter 26
+    "other-ways/get-poetry-asyncio.py": client(),
+    "other-ways/get-poetry-trio.py": client(),
+    "solutions/ch26-max-connections/get-poetry-asyncio.py": client(
+        option("--max-connections", BAD_COUNT, "10001")),
+    "solutions/ch26-first-poem/get-poetry-trio.py": client(),
 }
 
 

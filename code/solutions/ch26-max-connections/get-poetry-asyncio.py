@@ -1,0 +1,190 @@
+"""The asyncio poetry client, with a limit on the connections open at once.
+
+A solution to chapter 26's exercise 1.  It is
+code/other-ways/get-poetry-asyncio.py with one more option,
+--max-connections N: an asyncio.Semaphore with N permits, which a
+download holds from the moment it starts to connect until its connection
+is closed.  The other downloads wait for a permit, in the order they were
+started.  Without the option there is no limit.
+
+    python code/solutions/ch26-max-connections/get-poetry-asyncio.py \
+        --max-connections 2 10001 10002 10003
+"""
+
+import argparse
+import asyncio
+import math
+import os
+import random
+import sys
+import time
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """Turn '[host:]port' into a (host, port) pair; the host defaults to 127.0.0.1."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a [host:]port address: {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds greater than 0, and finite."""
+    seconds = float(text)
+    if not 0 < seconds < math.inf:  # False for nan too
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
+
+
+def positive_count(text: str) -> int:
+    """A whole number, 1 or more."""
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number, 1 or more: {text!r}")
+    return number
+
+
+OUTCOMES = ("success", "gibberish", "bug")
+
+
+def parse_outcomes(text: str) -> list[str]:
+    """Turn 'success,gibberish,bug' into a list, one outcome a task."""
+    outcomes = text.split(",")
+    for outcome in outcomes:
+        if outcome not in OUTCOMES:
+            raise argparse.ArgumentTypeError(
+                f"not one of {', '.join(OUTCOMES)}: {outcome!r}")
+    return outcomes
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("addresses", metavar="ADDRESS", nargs="+", type=parse_address,
+                        help="a poetry server's [host:]port")
+    parser.add_argument("--timeout", type=positive_seconds, default=10.0,
+                        help="seconds to wait when a server says nothing (default: 10)")
+    parser.add_argument("--outcomes", type=parse_outcomes, default=[],
+                        help="what cummingsify() does for task 1, 2, ... in turn: "
+                             "success, gibberish or bug, separated by commas "
+                             "(default: each at random)")
+    parser.add_argument("--max-connections", type=positive_count, default=None,
+                        help="connections open at once, at most (default: no limit)")
+    return parser.parse_args()
+
+
+def describe(error: Exception) -> str:
+    """Why a download failed, in a few words: the system's own, when it has some."""
+    if isinstance(error, OSError) and error.errno:
+        return os.strerror(error.errno)  # e.g. "Connection refused"
+    return str(error)
+
+
+async def get_poetry(host: str, port: int, timeout: float = 10.0) -> bytes:
+    """Fetch a poem from host:port: the bytes the server sends until it closes.
+
+    Raises an exception that says why when there is no poem.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(
+                host, port, happy_eyeballs_delay=0.3)
+    except TimeoutError:
+        raise TimeoutError(f"no answer within {timeout:g} seconds") from None
+    chunks: list[bytes] = []
+    try:
+        async with asyncio.timeout(timeout) as silence:
+            while data := await reader.read(65536):
+                chunks.append(data)
+                # The server spoke: wait again from now.
+                silence.reschedule(asyncio.get_running_loop().time() + timeout)
+    except TimeoutError:
+        raise TimeoutError(f"the server said nothing for {timeout:g} seconds") from None
+    finally:
+        writer.close()
+    if not chunks:  # closed before a single byte: no poem
+        raise ConnectionError("the server closed the connection without sending a poem")
+    return b"".join(chunks)
+
+
+class GibberishError(Exception):
+    """cummingsify() has made gibberish of a poem."""
+
+
+def cummingsify(poem: bytes, outcome: str | None = None) -> bytes:
+    """Return the poem in lower case, or fail: with GibberishError, or with a bug.
+
+    Which of the three happens is chosen at random, unless outcome says:
+    "success", "gibberish" or "bug".
+    """
+    if outcome is None:
+        outcome = random.choice(OUTCOMES)
+    if outcome == "gibberish":
+        raise GibberishError("cummingsify() made gibberish of it")
+    if outcome == "bug":
+        raise ValueError("a bug in cummingsify()")  # stands in for any bug at all
+    return poem.decode("utf-8").lower().encode("utf-8")
+
+
+def try_to_cummingsify(task: int, outcome: str | None, poem: bytes) -> bytes:
+    """cummingsify() the poem; if cummingsify() has a bug, keep the poem as it came."""
+    try:
+        return cummingsify(poem, outcome)
+    except GibberishError:
+        raise  # a failure: fetch_and_report() has an except clause for it
+    except Exception as error:
+        print(f"Task {task}: cummingsify() failed ({type(error).__name__}: {error}); "
+              "keeping the poem as it came", file=sys.stderr)
+        return poem
+
+
+async def get_poems(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    poems: dict[int, bytes] = {}
+    limit = asyncio.Semaphore(args.max_connections or len(args.addresses))
+
+    async def fetch_and_report(task: int, address: str, host: str, port: int,
+                               outcome: str | None) -> None:
+        try:
+            async with limit:  # wait here for a permit, if all are taken
+                poem = await get_poetry(host, port, args.timeout)
+            poem = try_to_cummingsify(task, outcome, poem)
+        except GibberishError:
+            print(f"Task {task}: cummingsify() made gibberish of the poem "
+                  f"from {address}", file=sys.stderr)
+        except Exception as error:  # not CancelledError: that is a BaseException
+            print(f"Task {task}: cannot get poetry "
+                  f"from {address}: {describe(error)}", file=sys.stderr)
+        else:
+            print(f"Task {task}: got {len(poem)} bytes of poetry from {address}",
+                  file=sys.stderr)
+            poems[task] = poem
+
+    async with asyncio.TaskGroup() as downloads:
+        for task, (host, port) in enumerate(args.addresses, start=1):
+            address = f"{host}:{port}"
+            outcome = args.outcomes[task - 1] if task <= len(args.outcomes) else None
+            downloads.create_task(fetch_and_report(task, address, host, port, outcome))
+    # Here every download has ended: the block waits for every task started in it.
+
+    elapsed = time.monotonic() - started
+    print(f"Got {len(poems)} of {len(args.addresses)} poems in {elapsed:.1f} seconds.",
+          file=sys.stderr)
+    # Decode each poem only once it is whole: a character that takes several
+    # bytes may have been split between two reads.
+    texts = [poems[task].decode("utf-8", errors="replace") for task in sorted(poems)]
+    print("\n".join(texts), end="")
+    return 1 if len(poems) < len(args.addresses) else 0
+
+
+def main() -> None:
+    args = parse_args()
+    # On Ctrl-C, asyncio.run() cancels get_poems(), waits for it to end, and
+    # then raises KeyboardInterrupt.
+    sys.exit(asyncio.run(get_poems(args)))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)  # Ctrl-C: every task has ended by now
