@@ -29,7 +29,8 @@ from terminal import Terminal  # noqa: E402
 class Example(NamedTuple):
     """A chapter's example: servers to start, ports that are down, commands to run.
 
-    ``outcomes`` says what each exit status of the last command means in
+    ``before`` are commands to run before the servers start (chapter 24
+    makes its certificates).  ``outcomes`` says what each exit status of the last command means in
     this example: a client that fails on purpose (a server is down) exits
     1, and that is the example working.
     """
@@ -39,6 +40,7 @@ class Example(NamedTuple):
     commands: tuple[str, ...]
     down: tuple[int, ...] = ()
     outcomes: dict[int, str] = {0: "every poem arrived."}
+    before: tuple[str, ...] = ()
 
 
 def slow(port: int, poem: str) -> str:
@@ -126,6 +128,12 @@ EXAMPLES: dict[int, Example] = {
                  " code/poetry/tyger.txt",),
                 ("curl -s http://127.0.0.1:10001/",
                  "python code/http/get-poems.py 10001/science 10001/tyger")),
+    24: Example("the poetry server and client over TLS, with certificates made at run time",
+                ("python code/tls/fastpoetry.py --port 10001"
+                 " --certificate /tmp/poetry-tls/server.pem code/poetry/science.txt",),
+                ("python code/tls/get-poetry.py --ca /tmp/poetry-tls/ca.pem"
+                 " 10001 localhost:10001",),
+                before=("python code/tls/make-certificates.py /tmp/poetry-tls",)),
     26: Example("chapter 18's client written with asyncio and with Trio",
                 (slow(10001, "science"), slow(10002, "ozymandias")),
                 ("python code/other-ways/get-poetry-asyncio.py --outcomes success,success"
@@ -143,6 +151,8 @@ def run(chapter: int) -> int:
     example = EXAMPLES[chapter]
     print(f"# Chapter {chapter}: {example.title}", flush=True)
     with Terminal() as terminal:
+        for command in example.before:
+            terminal.run(command)
         for command in example.servers:
             terminal.server(command)
         for port in example.down:

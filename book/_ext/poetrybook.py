@@ -193,8 +193,13 @@ class TryIt(SphinxDirective):
         chapter = int(self.arguments[0])
         example = launcher.EXAMPLES[chapter]
         fence = "`" * 3
-        lines = ["Start each server in a terminal of its own (Ctrl-C stops it):", "",
-                 f"{fence}{{code-block}} console"]
+        lines = []
+        if example.before:
+            lines += ["First:", "", f"{fence}{{code-block}} console"]
+            lines += [typed(command) for command in example.before]
+            lines += [fence, ""]
+        lines += ["Start each server in a terminal of its own (Ctrl-C stops it):", "",
+                  f"{fence}{{code-block}} console"]
         lines += [typed(command) for command in example.servers]
         lines += [fence, ""]
         if example.down:

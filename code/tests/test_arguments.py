@@ -185,6 +185,18 @@ PROGRAMS: dict[str, list[Case]] = {
     "solutions/ch22-pull-producer/streampoetry-pull.py": server(),
     "solutions/ch22-rate-limit/streampoetry-rate.py": server(
         option("--rate", BAD_COUNT, POEM)),
+    # chapter 24
+    "tls/fastpoetry.py": server(rest=("--certificate=server.pem", POEM)),
+    "tls/get-poetry.py": [("ADDRESS", BAD_ADDRESS, ("--ca=ca.pem", "10001", "{}")),
+                          option("--timeout", BAD_SECONDS, "--ca=ca.pem", "10001")],
+    "solutions/ch24-client-certificates/fastpoetry.py": server(
+        rest=("--certificate=server.pem", "--ca=ca.pem", POEM)),
+    "solutions/ch24-client-certificates/get-poetry.py": [
+        ("ADDRESS", BAD_ADDRESS, ("--ca=ca.pem", "10001", "{}")),
+        option("--timeout", BAD_SECONDS, "--ca=ca.pem", "10001")],
+    "solutions/ch24-two-ports/fastpoetry.py": server(
+        option("--tls-port", BAD_PORT, "--certificate=server.pem", POEM),
+        rest=("--certificate=server.pem", POEM)),
     # chapter 26
     "other-ways/get-poetry-asyncio.py": client(),
     "other-ways/get-poetry-trio.py": client(),
