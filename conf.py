@@ -111,7 +111,7 @@ latex_elements = {
     "sphinxsetup": "TitleColor={RGB}{40,40,40}, InnerLinkColor={RGB}{30,70,140},"
                    " OuterLinkColor={RGB}{30,70,140}",
 }
-book_parts = {"01-models": "From the ground up"}
+book_parts = {"01-models": "From the ground up", "20-threads": "Twisted at work"}
 book_appendices = ["appendix-testing", "appendix-solutions", "glossary"]
 
 epub_title = project

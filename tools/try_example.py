@@ -134,6 +134,11 @@ EXAMPLES: dict[int, Example] = {
                 ("python code/tls/get-poetry.py --ca /tmp/poetry-tls/ca.pem"
                  " 10001 localhost:10001",),
                 before=("python code/tls/make-certificates.py /tmp/poetry-tls",)),
+    25: Example("the UDP poetry server behind a relay that drops 3 and 5 and swaps 7",
+                ("python code/udp/poetry-server.py --port 10001 --size 64"
+                 " code/poetry/science.txt",
+                 "python code/udp/relay.py --port 10002 --drop 3,5 --swap 7 10001"),
+                ("python code/udp/get-poetry.py --timeout 0.5 10002",)),
     26: Example("chapter 18's client written with asyncio and with Trio",
                 (slow(10001, "science"), slow(10002, "ozymandias")),
                 ("python code/other-ways/get-poetry-asyncio.py --outcomes success,success"

@@ -47,6 +47,9 @@ BAD_PAUSE = ("-1", "nan", "inf")
 BAD_COUNT = ("0", "-5")
 """Not a positive whole number."""
 
+BAD_NUMBERS = ("0", "-1", "3,,5", "x")
+"""Not a list of datagram numbers (chapter 25's relay): each is 1 or more."""
+
 BAD_POEM_URL = ("10001", "70000/science", "0/science", "10001/")
 """Not a poem's [host:]port/name (chapter 23): no name, or no port a server can have."""
 
@@ -197,6 +200,17 @@ PROGRAMS: dict[str, list[Case]] = {
     "solutions/ch24-two-ports/fastpoetry.py": server(
         option("--tls-port", BAD_PORT, "--certificate=server.pem", POEM),
         rest=("--certificate=server.pem", POEM)),
+    # chapter 25
+    "udp/poetry-server.py": server(option("--size", ("0", "-1", "1401"), POEM)),
+    "udp/get-poetry.py": client(option("--tries", BAD_COUNT, "10001")),
+    "udp/relay.py": [option("--port", BAD_PORT, "10001"), ("SERVER", BAD_ADDRESS, ("{}",)),
+                     option("--drop", BAD_NUMBERS, "10001"),
+                     option("--swap", BAD_NUMBERS, "10001")],
+    "solutions/ch25-duplicate/relay.py": [
+        option("--port", BAD_PORT, "10001"), ("SERVER", BAD_ADDRESS, ("{}",)),
+        option("--drop", BAD_NUMBERS, "10001"), option("--swap", BAD_NUMBERS, "10001"),
+        option("--duplicate", BAD_NUMBERS, "10001")],
+    "solutions/ch25-backoff/get-poetry.py": client(option("--tries", BAD_COUNT, "10001")),
     # chapter 26
     "other-ways/get-poetry-asyncio.py": client(),
     "other-ways/get-poetry-trio.py": client(),
