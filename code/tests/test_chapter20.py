@@ -54,7 +54,9 @@ class TickerTests(unittest.TestCase):
     def test_in_a_thread_the_ticks_go_on(self):
         status, out, err = run(TICKER, "--where", "thread")
         self.assertEqual((status, err), (0, ""))
-        self.assertLess(latest(out), 0.15)
+        # The reactor went on while the call ran: two ticks came between
+        # the hand-over and the return.  (How late they were is measured in
+        # the chapter, not asserted: a busy machine makes any tick late.)
         lines = out.splitlines()
         handed = lines.index("Tick 2 hands the blocking function to a thread.")
         returned = lines.index("The blocking function has returned, after 0.5 s.")
@@ -70,7 +72,11 @@ class TickerTests(unittest.TestCase):
         """The interpreter switches threads every 5 ms: the reactor gets its turns."""
         status, out, _ = run(TICKER, "--where", "thread", "--work", "compute")
         self.assertEqual(status, 0)
-        self.assertLess(latest(out), 0.15)
+        lines = out.splitlines()
+        handed = lines.index("Tick 2 hands the blocking function to a thread.")
+        returned = lines.index("The blocking function has returned, after 0.5 s.")
+        self.assertEqual([line[:6] for line in lines[handed + 1:returned]],
+                         ["Tick 3", "Tick 4"])
 
     def test_tenths_round_down_after_the_milliseconds(self):
         tenths = load_program(TICKER).tenths
@@ -201,10 +207,8 @@ class ServerTests(unittest.TestCase):
         slow = request(port, b"rhyme.Tyger Tyger, burning bright")
         self.assertEqual(server.readline(),
                          "Connection 1 from 127.0.0.1: rhyme: running in a thread.\n")
-        started = time.monotonic()
         self.assertEqual(answer(request(port, b"cummingsify.WHOSE WOODS")),
                          b"11:whose woods,")
-        self.assertLess(time.monotonic() - started, 0.4)  # the look-up takes 0.5 s
         self.assertEqual(answer(slow), b"67:Tyger Tyger, burning bright"
                          b" [night, light, sight, flight, delight]\n,")
         self.assertEqual(server.readline(),
@@ -278,11 +282,13 @@ class ThreadPoolSolutionTests(unittest.TestCase):
     def test_others_are_served_while_the_pool_is_busy(self):
         server, port = self.start("--threads", "1")
         slow = [request(port, b"rhyme.bright") for _ in range(2)]
-        started = time.monotonic()
         self.assertEqual(answer(request(port, b"upper.x")), b"1:X,")
-        self.assertLess(time.monotonic() - started, 0.4)
         for connection in slow:
             self.assertIn(b"light", answer(connection))
+        # upper was answered before either look-up, though it came after both.
+        answered = [line for line in (server.readline() for _ in range(5))
+                    if "answered" in line]
+        self.assertIn("upper: answered", answered[0])
 
     @defer.inlineCallbacks
     def test_the_look_ups_run_in_the_pool_given(self):
@@ -324,9 +330,7 @@ class DeadlineSolutionTests(unittest.TestCase):
 
     def test_a_late_look_up_gets_no_answer_and_the_thread_runs_on(self):
         server, port = self.start("--deadline", "0.2")
-        started = time.monotonic()
         self.assertEqual(answer(request(port, b"rhyme.bright")), b"")
-        self.assertLess(time.monotonic() - started, 0.45)  # before the look-up ends
         self.assertIn("running in a thread", server.readline())
         self.assertEqual(server.readline(), "Connection 1 from 127.0.0.1: no answer:"
                          " rhyme took longer than 0.2 s.\n")

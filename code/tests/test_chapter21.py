@@ -223,7 +223,8 @@ class ServerTests(unittest.TestCase):
         wait_until(lambda: children(self.server.popen.pid), "slowcaps to start")
         self.assertEqual(ask(port, "rev", "abc"), netstring(b"cba"))  # meanwhile
         self.assertEqual(slow.recv(100), b"")  # no answer: the connection closes
-        self.assertEqual(children(self.server.popen.pid), [])  # killed, and reaped
+        wait_until(lambda: not children(self.server.popen.pid),
+                   "slowcaps to be killed and reaped")
         lines = [self.server.readline() for _ in range(4)]
         self.assertEqual(lines, [
             "Connection 1 from 127.0.0.1: slowcaps: started.\n",
@@ -241,9 +242,12 @@ class ServerTests(unittest.TestCase):
         self.server.readline()  # started
         self.assertEqual(self.server.readline(), "Connection 1 from 127.0.0.1: the client"
                          " hung up before the answer; stopping slowcaps.\n")
-        wait_until(lambda: not children(self.server.popen.pid), "slowcaps to be killed",
-                   timeout=0.9)  # well before the time limit
+        wait_until(lambda: not children(self.server.popen.pid), "slowcaps to be killed")
         self.assertEqual(ask(port, "rev", "abc"), netstring(b"cba"))
+        # Killed for the hang-up, not by the time limit: the next lines are rev's.
+        self.assertEqual([self.server.readline() for _ in range(2)], [
+            "Connection 2 from 127.0.0.1: rev: started.\n",
+            "Connection 2 from 127.0.0.1: rev: answered with 3 bytes.\n"])
 
     def test_unknown_names_and_ctrl_c(self):
         port = self.start()
@@ -255,7 +259,7 @@ class ServerTests(unittest.TestCase):
                               " no transformation named '__init__'.\n")
 
     def test_ctrl_c_during_a_transformation_kills_its_program(self):
-        port = self.start()
+        port = self.start(SERVER, "--time-limit", "60")  # Ctrl-C comes first, however slow
         slow = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.addCleanup(slow.close)
         slow.sendall(netstring(b"slowcaps." + POEMS["science"]))
