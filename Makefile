@@ -84,7 +84,7 @@ browser-test: html $(NODE_STAMP)  ## Open every page of the HTML book in headles
 	@tools/need browser
 	@$(BIN)/python tools/browser_test.py
 
-bench: $(STAMP)  ## Measure chapter 19's clients and servers (about 3 min); rewrites book/_static/bench
+bench: $(STAMP)  ## Measure chapters 19 and 26's clients and servers (about 5 min); rewrites book/_static/bench
 	$(BIN)/python code/bench/run.py
 
 clean:  ## Remove _build and .venv

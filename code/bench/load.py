@@ -214,14 +214,16 @@ def report(load: Load, args: argparse.Namespace) -> int:
 
 
 def write_times(load: Load, path: Path) -> None:
-    """One row per client: seconds from the start to each event, and the outcome."""
+    """One row per client: seconds from the start to each event, bytes, outcome."""
     with path.open("w", newline="") as file:
         writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(["client", "connected", "first_byte", "ended", "outcome"])
+        writer.writerow(["client", "connected", "first_byte", "ended", "bytes",
+                         "outcome"])
         for number, c in enumerate(load.clients, start=1):
             row = [c.connected, c.first_byte, c.ended]
+            received = 0 if c.client is None else c.client.received
             writer.writerow([number, *("" if t is None else f"{t:.4f}" for t in row),
-                             c.outcome])
+                             received, c.outcome])
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Draw the plots of chapter 19 from the CSV files run.py wrote.
+"""Draw the plots of chapters 19 and 26 from the CSV files run.py wrote.
 
 run.py calls plot_all() at the end of its measurements.  Run this file on
 its own to draw the plots again from the CSV files as they are, without
@@ -27,6 +27,14 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 ROOT = Path(__file__).resolve().parents[2]
 COLORS = {"blocking": "#c0504d", "select": "#4f81bd", "Twisted": "#2e8b57"}
 MARKERS = {"blocking": "o", "select": "s", "Twisted": "^"}
+# The four fast servers of servers.csv: a color, a marker and a line each, so
+# that the lines stay apart in a book printed in black and white.
+SERVER_STYLES = {
+    "Twisted": dict(color=COLORS["Twisted"], marker="^", linestyle="-"),
+    "asyncio Protocol": dict(color="#4f81bd", marker="s", linestyle="--"),
+    "asyncio Streams": dict(color="#8064a2", marker="D", linestyle="-."),
+    "Trio": dict(color="#d2691e", marker="o", linestyle=":"),
+}
 
 plt.rcParams.update({
     "font.size": 10,
@@ -141,10 +149,35 @@ def plot_timeline(output: Path) -> None:
     save(figure, output, "timeline")
 
 
+def plot_servers(output: Path) -> None:
+    rows = read_rows(output / "servers.csv")
+    loads = sorted({int(row["clients"]) for row in rows})
+    figure, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.4))
+    measures = ((left, "time (s)", "time for all the poems (s)"),
+                (right, "per connection (KiB)", "memory per connection (KiB)"))
+    for axes, column, label in measures:
+        for server, style in SERVER_STYLES.items():
+            points = sorted((int(row["clients"]), float(row[column]))
+                            for row in rows if row["server"] == server)
+            if points:
+                axes.plot([c for c, _ in points], [v for _, v in points],
+                          label=server, **style)
+        axes.set_xscale("log")
+        axes.set_xticks(loads, [f"{c:,}" for c in loads])
+        axes.minorticks_off()
+        axes.set_xlabel("clients at once, C")
+        axes.set_ylabel(label)
+        axes.set_ylim(bottom=0)
+    left.legend(frameon=False, loc="upper left")
+    save(figure, output, "servers")
+
+
 def plot_all(output: Path) -> None:
     plot_clients(output)
     plot_server(output)
     plot_timeline(output)
+    if (output / "servers.csv").exists():  # not in a run older than chapter 26
+        plot_servers(output)
 
 
 def main() -> None:

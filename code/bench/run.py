@@ -2,7 +2,7 @@
 
 It measures three things on this machine, over 127.0.0.1, and writes what
 it measured as CSV files, and plots of it as SVG and PDF files (plot.py),
-into book/_static/bench/, where chapter 19 shows them:
+into book/_static/bench/, where chapters 19 and 26 show them:
 
 1. clients: the blocking client, the select client and the Twisted client
    against N = 1, 2, 5, 10 and 20 of chapter 2's slow servers.
@@ -11,6 +11,10 @@ into book/_static/bench/, where chapter 19 shows them:
    time, the server's peak memory.
 3. blocking server: the same loads against chapter 2's blocking server,
    each stopped after a time limit.
+4. servers: the same fast poetry server written four ways, with Twisted,
+   asyncio's protocols, asyncio's streams and Trio, each under the same
+   loads of C clients at once: the time, the server's processor time and
+   peak memory, and every poem's bytes.
 
 It needs Linux: it reads the servers' memory in /proc/PID/status and the
 kernel's table of TCP connections in /proc/net/tcp.  Every program it
@@ -52,6 +56,12 @@ CLIENTS = {  # the three clients, and the arguments that make them fetch N poems
 SLOW_SERVER = "blocking-server/slowpoetry.py"
 TWISTED_SERVER = "bench/twisted-slowpoetry.py"
 LOAD = "bench/load.py"
+FAST_SERVERS = {  # the same fast poetry server, four ways: name in the tables, program
+    "Twisted": "bench/fastpoetry-twisted.py",
+    "asyncio Protocol": "bench/fastpoetry-asyncio.py",
+    "asyncio Streams": "bench/fastpoetry-streams.py",
+    "Trio": "bench/fastpoetry-trio.py",
+}
 
 
 @dataclass
@@ -63,6 +73,8 @@ class Settings:
     server_poem: list[str]
     load_limit: float  # seconds before load.py gives up on the Twisted server
     blocking_limit: float  # seconds before load.py gives up on the blocking server
+    fast_loads: list[int]  # C, for the four fast servers
+    fast_repeats: int  # runs of each fast server under each load; the table: medians
 
 
 FULL = Settings(servers=[1, 2, 5, 10, 20],
@@ -71,12 +83,14 @@ FULL = Settings(servers=[1, 2, 5, 10, 20],
                 client_poem=["--delay", "0.05", "--num-bytes", "70"],
                 loads=[100, 1000, 5000],
                 server_poem=["--delay", "0.5", "--num-bytes", "200"],
-                load_limit=60, blocking_limit=30)
+                load_limit=60, blocking_limit=30,
+                fast_loads=[100, 1000, 5000], fast_repeats=3)
 QUICK = Settings(servers=[1, 2], repeats={"blocking": 1, "select": 1, "Twisted": 1},
                  client_poem=["--delay", "0.01", "--num-bytes", "200"],
                  loads=[20],
                  server_poem=["--delay", "0.05", "--num-bytes", "200"],
-                 load_limit=10, blocking_limit=1)
+                 load_limit=10, blocking_limit=1,
+                 fast_loads=[20], fast_repeats=1)
 
 
 def poem_time(options: list[str]) -> float:
@@ -247,6 +261,16 @@ def memory_kib(pid: int, field: str) -> int:
     raise RuntimeError(f"no {field} for process {pid}")
 
 
+def reset_peak_memory(pid: int) -> None:
+    """Set a process's VmHWM back to its VmRSS, so the next peak is the load's own.
+
+    Without it, a server whose imports once took more memory than it uses
+    when idle would hide a load's memory under that peak of its start-up.
+    (Writing 5 to /proc/PID/clear_refs does it, on Linux 4.0 and later.)
+    """
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
 def cpu_seconds(pid: int) -> float:
     """The processor time a process has used so far, user and system."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -410,6 +434,78 @@ def measure_blocking_server(settings: Settings, procs: Processes,
     return results, timeline
 
 
+def measure_fast_servers(settings: Settings, procs: Processes) -> list[dict]:
+    """Each fast server, fresh for each run, under each load, `fast_repeats` times.
+
+    The runs go round the servers in turn, so that whatever else the
+    machine is doing at some moment falls on all four alike.
+    """
+    runs = []
+    for run in range(1, settings.fast_repeats + 1):
+        for clients in settings.fast_loads:
+            for name, program in FAST_SERVERS.items():
+                stem = Path(program).stem
+                server, port = procs.server(program, POEM,
+                                            log=f"{stem}-{clients}-{run}.log")
+                reset_peak_memory(server.pid)
+                idle_kib, idle_cpu = memory_kib(server.pid, "VmRSS"), cpu_seconds(
+                    server.pid)
+                counters = kernel_counters()
+                rows, _ = run_load(procs, port, clients, settings.load_limit,
+                                   f"load-{stem}-{clients}-{run}")
+                peak_kib = memory_kib(server.pid, "VmHWM")
+                cpu = cpu_seconds(server.pid) - idle_cpu
+                counters = kernel_counters() - counters
+                procs.stop(server)
+                runs.append(fast_run(name, clients, run, rows, idle_kib, peak_kib, cpu,
+                                     counters["ListenOverflows"]))
+                print(f"  {name}, {clients} clients, run {run}:"
+                      f" {runs[-1]['poems complete']} complete"
+                      f" in {runs[-1]['seconds']} s", flush=True)
+    return runs
+
+
+def fast_run(server: str, clients: int, run: int, rows: list[dict], idle_kib: int,
+             peak_kib: int, cpu: float, overflows: int) -> dict:
+    """One run of a fast server, from load.py's rows and the server's numbers."""
+    return {
+        "server": server, "clients": clients, "run": run,
+        "poems complete": sum(row["outcome"] == "complete" for row in rows),
+        "bytes received": sum(int(row["bytes"]) for row in rows),
+        "seconds": f"{max(float(row['ended']) for row in rows):.3f}",
+        "processor seconds": f"{cpu:.2f}",
+        "idle KiB": idle_kib, "peak KiB": peak_kib,
+        "KiB per connection": f"{(peak_kib - idle_kib) / clients:.2f}",
+        "listen-queue overflows": overflows,
+    }
+
+
+def summarize_fast(runs: list[dict], poem_bytes: int) -> list[dict]:
+    """One row per server and load: the totals of every run, the medians of the rest."""
+    cells: dict[tuple[str, int], list[dict]] = {}
+    for r in runs:
+        cells.setdefault((r["server"], int(r["clients"])), []).append(r)
+    rows = []
+    for (server, clients), cell in cells.items():
+        def median(key: str, cell: list[dict] = cell) -> float:
+            return statistics.median(float(r[key]) for r in cell)
+
+        complete = sum(int(r["poems complete"]) for r in cell)
+        received = sum(int(r["bytes received"]) for r in cell)
+        whole = complete == clients * len(cell) and received == complete * poem_bytes
+        rows.append({  # short headings: the printed page holds eight columns
+            "server": server,
+            "clients": clients,
+            "every poem whole": "yes" if whole else f"{complete} of {clients * len(cell)}",
+            "time (s)": f"{median('seconds'):.2f}",
+            "processor (s)": f"{median('processor seconds'):.2f}",
+            "idle (MiB)": f"{median('idle KiB') / 1024:.1f}",
+            "peak (MiB)": f"{median('peak KiB') / 1024:.1f}",
+            "per connection (KiB)": f"{median('KiB per connection'):.1f}",
+        })
+    return rows
+
+
 # -- writing it down ------------------------------------------------------------
 
 def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
@@ -445,6 +541,14 @@ def write_clients(output: Path, runs: list[dict], settings: Settings) -> None:
                for client in CLIENTS])
 
 
+def write_fast_servers(output: Path, runs: list[dict]) -> None:
+    """Every run in servers-runs.csv; the table of the book in servers.csv."""
+    write_csv(output / "servers-runs.csv", list(runs[0]),
+              [list(r.values()) for r in runs])
+    rows = summarize_fast(runs, len((ROOT / POEM).read_bytes()))
+    write_csv(output / "servers.csv", list(rows[0]), [list(r.values()) for r in rows])
+
+
 def write_setup(output: Path, settings: Settings, seconds: float) -> None:
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -454,6 +558,9 @@ def write_setup(output: Path, settings: Settings, seconds: float) -> None:
     memory = Path("/proc/meminfo").read_text().split()[1]  # MemTotal, in KiB
     twisted = subprocess.run(
         [sys.executable, "-c", "import twisted; print(twisted.__version__)"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    trio = subprocess.run(
+        [sys.executable, "-c", "import trio; print(trio.__version__)"],
         capture_output=True, text=True, check=True).stdout.strip()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     somaxconn = Path("/proc/sys/net/core/somaxconn").read_text().strip()
@@ -472,6 +579,8 @@ def write_setup(output: Path, settings: Settings, seconds: float) -> None:
         ["slow servers for the clients", describe_poem(settings.client_poem)],
         ["slow servers for the loads", describe_poem(settings.server_poem)],
         ["the poem", f"`{POEM}`, {len((ROOT / POEM).read_bytes())} bytes"],
+        ["Trio", trio],
+        ["runs of each fast server under each load", settings.fast_repeats],
         ["runs of each client",
          ", ".join(f"{c} {n}" for c, n in settings.repeats.items())],
         ["measured on", time.strftime("%Y-%m-%d", time.gmtime())],
@@ -511,6 +620,8 @@ def main() -> None:
             print("3. The blocking server, the same loads", flush=True)
             blocking, blocking_timeline = measure_blocking_server(
                 settings, procs, poem_time(settings.server_poem))
+            print("4. The same fast server four ways, C clients at once", flush=True)
+            fast = measure_fast_servers(settings, procs)
         finally:
             procs.stop_all()
     write_clients(args.output, runs, settings)
@@ -519,6 +630,7 @@ def main() -> None:
     write_csv(args.output / "timeline.csv", ["server", "clients", "seconds"],
               [[r["server"], r["clients"], r["seconds"]]
                for r in twisted_timeline + blocking_timeline])
+    write_fast_servers(args.output, fast)
     write_setup(args.output, settings, time.monotonic() - started)
     if not args.no_plots:
         import plot  # here, not at the top: only the plots need matplotlib

@@ -145,6 +145,10 @@ PROGRAMS: dict[str, list[Case]] = {
     # chapter 19
     "bench/twisted-slowpoetry.py": server(option("--delay", BAD_PAUSE, POEM),
                                           option("--num-bytes", BAD_COUNT, POEM)),
+    "bench/fastpoetry-twisted.py": server(),
+    "bench/fastpoetry-asyncio.py": server(),
+    "bench/fastpoetry-streams.py": server(),
+    "bench/fastpoetry-trio.py": server(),
     "bench/load.py": [("ADDRESS", BAD_ADDRESS, ("--poem", POEM, "{}")),
                       option("--clients", BAD_COUNT, "--poem", POEM, "10001"),
                       option("--time-limit", BAD_SECONDS, "--poem", POEM, "10001")],

@@ -1,0 +1,134 @@
+"""The fast poetry server for the benchmark, written with Trio.
+
+Every client gets the whole poem at once, and then the server closes the
+connection.  trio.serve_listeners() runs send_poem() in a task of its own
+for each connection, in a nursery, and closes the stream when it returns.
+Ctrl-C cancels the nursery, and with it every task.
+Like the other three servers of the benchmark, it logs nothing per
+connection, asks for the longest listen queue the system allows, and
+raises its limit of open files.
+
+    python code/bench/fastpoetry-trio.py --port 10001 code/poetry/science.txt
+    nc -d 127.0.0.1 10001
+"""
+
+import argparse
+import functools
+import os
+import resource
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import trio
+
+BACKLOG = socket.SOMAXCONN
+"""How many connections the kernel may hold for us until we accept them.
+
+The same in the four servers: SOMAXCONN, 4096 on Linux, which the kernel
+caps at net.core.somaxconn.  (Trio would ask for 65535, which the kernel
+caps the same way.)
+"""
+
+
+async def send_poem(poem: bytes, stream: trio.SocketStream) -> None:
+    """One connection, in a task of its own: send the poem.
+
+    serve_listeners() closes the stream when this returns.
+    """
+    try:
+        await stream.send_all(poem)
+    except trio.BrokenResourceError:  # the client left early: the others go on
+        pass  # (an exception left to rise would stop the whole server)
+
+
+async def serve(poem_name: Path, poem: bytes, iface: str, port: int) -> None:
+    """Listen, say where, and serve until Ctrl-C."""
+    try:
+        listeners = await trio.open_tcp_listeners(port, host=iface, backlog=BACKLOG)
+    except OSError as error:
+        message = f"Cannot listen on {iface}:{port}: {reason(error)}"
+        raise CannotListen(message) from None
+    try:
+        # From here on, Ctrl-C is a message this task waits for, not a
+        # KeyboardInterrupt that could strike in the middle of any line.
+        with trio.open_signal_receiver(signal.SIGINT) as ctrl_c:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(trio.serve_listeners,
+                                   functools.partial(send_poem, poem), listeners)
+                host, chosen = listeners[0].socket.getsockname()[:2]
+                print(f"Serving {poem_name} on {host}:{chosen}.")
+                async for _ in ctrl_c:
+                    nursery.cancel_scope.cancel()  # stop serving, and every task
+                    break
+    finally:
+        for listener in listeners:
+            listener.socket.close()
+
+
+class CannotListen(Exception):
+    """The server could not listen: the one line that says why."""
+
+
+def reason(error: OSError) -> str:
+    """What went wrong, as the system says it ("Address already in use")."""
+    if isinstance(error, socket.gaierror):  # a host name that does not resolve
+        return str(error.strerror)
+    return os.strerror(error.errno) if error.errno else str(error)
+
+
+def raise_file_limit() -> int:
+    """Allow this process as many open files as the hard limit allows.
+
+    Every connection is a file descriptor, and the usual soft limit (often
+    1024) would turn clients away long before the server is busy.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):  # e.g. macOS caps it lower: keep what we have
+            return soft
+        return wanted
+    return soft
+
+
+def port_number(text: str) -> int:
+    """A port to listen on, from 0 to 65535; 0 lets the system pick one."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number from 0 to 65535: {text!r}")
+    return port
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("poem", type=Path, help="the file holding the poem")
+    parser.add_argument("--port", type=port_number, default=0,
+                        help="port to listen on (default: 0, the system picks one)")
+    parser.add_argument("--iface", default="127.0.0.1",
+                        help="interface to listen on (default: 127.0.0.1)")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    # Send out each line as soon as it is printed, even into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
+    try:
+        poem = args.poem.read_bytes()
+    except OSError as error:
+        sys.exit(f"Cannot read the poem: {error}")
+    raise_file_limit()
+    try:
+        trio.run(serve, args.poem, poem, args.iface, args.port)
+    except CannotListen as error:
+        sys.exit(str(error))
+    except KeyboardInterrupt:  # Ctrl-C while it was starting: nothing to stop
+        pass
+
+
+if __name__ == "__main__":
+    main()
