@@ -492,11 +492,12 @@ def summarize_fast(runs: list[dict], poem_bytes: int) -> list[dict]:
 
         complete = sum(int(r["poems complete"]) for r in cell)
         received = sum(int(r["bytes received"]) for r in cell)
-        whole = complete == clients * len(cell) and received == complete * poem_bytes
+        expected = clients * len(cell)
+        whole = complete == expected and received == complete * poem_bytes
         rows.append({  # short headings: the printed page holds eight columns
             "server": server,
             "clients": clients,
-            "every poem whole": "yes" if whole else f"{complete} of {clients * len(cell)}",
+            "every poem whole": "yes" if whole else f"{complete} of {expected}",
             "time (s)": f"{median('seconds'):.2f}",
             "processor (s)": f"{median('processor seconds'):.2f}",
             "idle (MiB)": f"{median('idle KiB') / 1024:.1f}",
