@@ -134,11 +134,12 @@ def main() -> int:
     # Read every source once, into doctrees of its own: make test builds the
     # HTML book (into _build/doctrees) at the same time.
     doctrees = BUILD / "doctest-doctrees"
-    read = subprocess.run([sphinx, "-b", "dummy", "-d", str(doctrees), *OPTIONS,
-                           "book", str(BUILD / "dummy")], cwd=ROOT)
+    read = subprocess.run([sphinx, "-b", "read", "-j", "auto", "-d", str(doctrees), *OPTIONS,
+                           "book", str(BUILD / "read")], cwd=ROOT)
     if read.returncode:
         return read.returncode
 
+    print(f"{time.monotonic() - started:5.1f} s: the sources read")
     shards = BUILD / "doctest-shards"
     shutil.rmtree(shards, ignore_errors=True)
     runs = []
@@ -155,6 +156,7 @@ def main() -> int:
     broken: set[str] = set()
     for group, folder, process in runs:
         output, _ = process.communicate()
+        print(f"{time.monotonic() - started:5.1f} s: {', '.join(p.stem for p in group)}")
         status = status or process.returncode
         if process.returncode:
             broken.update(p.stem for p in group)

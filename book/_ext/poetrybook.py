@@ -42,6 +42,7 @@ from pathlib import Path
 from docutils import nodes, utils
 from sphinx import addnodes
 from sphinx.application import Sphinx
+from sphinx.builders.dummy import DummyBuilder
 from sphinx.directives.code import LiteralIncludeReader
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import split_explicit_title
@@ -281,7 +282,23 @@ def _verified(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         section.insert(1, line)  # right after the title
 
 
+class ReadOnlyBuilder(DummyBuilder):
+    """Reads the book into the environment and its doctrees, and writes nothing.
+
+    tools/run_doctests.py reads the sources once with it; the doctest
+    builders then start from copies of what it read.  The dummy builder
+    would also resolve every cross-reference of every page, which takes
+    seconds and which no doctest needs (the HTML build checks them).
+    """
+
+    name = "read"
+
+    def write(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
 def setup(app: Sphinx) -> dict[str, object]:
+    app.add_builder(ReadOnlyBuilder)
     doctest.OutputChecker.check_output = _check_output_any_order
     LiteralIncludeReader.show_diff = _show_diff
     app.add_directive("try-it", TryIt)

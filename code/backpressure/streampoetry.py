@@ -107,9 +107,9 @@ class PoetryProtocol(Protocol):
                   f" the file is closed.")
 
     def connectionLost(self, reason: Failure) -> None:
-        if not reactor.running or self.file is None:
-            return  # Ctrl-C, or there was no poem to send
-        if self.finished and reason.check(ConnectionDone):
+        if not reactor.running or not self.finished:
+            return  # Ctrl-C, no poem to send, or transfer_stopped() said how far it got
+        if reason.check(ConnectionDone):
             print(f"Connection {self.number}: sent {self.sent} bytes.")
         else:
             print(f"Connection {self.number}: lost: {reason.getErrorMessage()}")

@@ -106,7 +106,9 @@ class GilTests(unittest.TestCase):
         found = re.findall(r": (\d+\.\d+) s, processor time (\d+\.\d+) s\.", out)
         (nap_serial, _), (nap_threads, _), _, (sum_wall, sum_cpu) = [
             (float(wall), float(cpu)) for wall, cpu in found]
-        self.assertLess(nap_threads, 0.75 * nap_serial)
+        # Two naps at once overlap: they take less than two naps in turn,
+        # however late a busy machine wakes each thread.
+        self.assertLess(nap_threads, nap_serial)
         # Two threads computing at once never keep two processors busy.
         self.assertLessEqual(sum_cpu, 1.2 * sum_wall + 0.02)
 
