@@ -499,7 +499,7 @@ def summarize_fast(runs: list[dict], poem_bytes: int) -> list[dict]:
             "clients": clients,
             "every poem whole": "yes" if whole else f"{complete} of {expected}",
             "time (s)": f"{median('seconds'):.2f}",
-            "processor (s)": f"{median('processor seconds'):.2f}",
+            "CPU (s)": f"{median('processor seconds'):.2f}",
             "idle (MiB)": f"{median('idle KiB') / 1024:.1f}",
             "peak (MiB)": f"{median('peak KiB') / 1024:.1f}",
             "per connection (KiB)": f"{median('KiB per connection'):.1f}",

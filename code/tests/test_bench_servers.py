@@ -163,7 +163,7 @@ class BenchArithmeticTests(unittest.TestCase):
         trio = table[3]
         self.assertEqual(trio["every poem whole"], "yes")  # 12 of 12, every byte
         self.assertEqual(trio["time (s)"], "0.80")  # 0.2 × 4
-        self.assertEqual(trio["processor (s)"], "0.20")
+        self.assertEqual(trio["CPU (s)"], "0.20")
         self.assertEqual(trio["per connection (KiB)"], "4.0")  # run 2: 2 × 2
 
     def test_writes_the_csv_files_and_the_plot(self):
