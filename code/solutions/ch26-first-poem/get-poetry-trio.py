@@ -49,6 +49,8 @@ def describe(error: Exception) -> str:
         return os.strerror(error.errno)  # e.g. "Connection refused"
     if isinstance(error.__cause__, ExceptionGroup):  # one error for each address tried
         return "; ".join(dict.fromkeys(describe(e) for e in error.__cause__.exceptions))
+    if isinstance(error.__cause__, OSError):  # a broken stream, and the socket's error
+        return describe(error.__cause__)
     return str(error)
 
 
