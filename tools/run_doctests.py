@@ -159,7 +159,6 @@ def main() -> int:
     broken: set[str] = set()
     for group, folder, process in runs:
         output, _ = process.communicate()
-        print(f"{time.monotonic() - started:5.1f} s: {', '.join(p.stem for p in group)}")
         status = status or process.returncode
         if process.returncode:
             broken.update(p.stem for p in group)
