@@ -63,6 +63,8 @@ class PoetryClientFactory(ClientFactory):
         self.deferred = deferred
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
+        if not reactor.running:
+            return  # Ctrl-C while still connecting: nobody is waiting any more
         if reason.check(ConnectTimeout):  # connectTCP() gave up, after its 30 seconds
             reason = Failure(TimeoutError(
                 f"no answer within {connector.timeout:g} seconds"))

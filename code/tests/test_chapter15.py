@@ -333,6 +333,17 @@ class YieldInALoopTests(unittest.TestCase):
             self.assertEqual((status, err), (130, ""))
             self.assertNotIn("Got", out)
 
+    def test_ctrl_c_while_still_connecting_is_quiet_too(self):
+        """The reactor fails a connection it is still making as it stops: not a failed poem."""
+        unanswered = str(unanswered_port(self))
+        for option in ([], ["--all-at-once"]):
+            program = Program(LOOP, *option, unanswered)
+            self.addCleanup(program.end)
+            self.assertEqual(program.readline(), f"Task 1: fetching from 127.0.0.1:{unanswered}\n")
+            wait_for_the_reactor(program)
+            status, out, err = program.stop()
+            self.assertEqual((status, out, err), (130, "", ""))
+
 
 class ClientTests(unittest.TestCase):
     """The inline client as a process: client-5's command line and client-5's output."""
