@@ -74,9 +74,11 @@ class TickerTests(unittest.TestCase):
         self.assertEqual(status, 0)
         lines = out.splitlines()
         handed = lines.index("Tick 2 hands the blocking function to a thread.")
-        returned = lines.index("The blocking function has returned, after 0.5 s.")
-        self.assertEqual([line[:6] for line in lines[handed + 1:returned]],
-                         ["Tick 3", "Tick 4"])
+        # Tick 3 is due 0.2 s after the hand-over, 0.3 s before the function
+        # returns.  (On a quiet machine tick 4 comes before the return too;
+        # on a busy one, sharing the interpreter lock, the computation may
+        # outlast the last tick, and the program ends without saying it returned.)
+        self.assertEqual(lines[handed + 1][:6], "Tick 3")
 
     def test_tenths_round_down_after_the_milliseconds(self):
         tenths = load_program(TICKER).tenths
